@@ -1,0 +1,9 @@
+package io.blockvault.api.v1alpha1;
+
+/** Life of a Backup or a Restore. */
+public enum BackupPhase {
+    Pending,
+    Running,
+    Succeeded,
+    Failed
+}

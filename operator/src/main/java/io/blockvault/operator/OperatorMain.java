@@ -1,0 +1,57 @@
+package io.blockvault.operator;
+
+import io.quarkus.runtime.Quarkus;
+import io.quarkus.runtime.QuarkusApplication;
+import io.quarkus.runtime.annotations.QuarkusMain;
+import java.io.PrintStream;
+import java.util.Arrays;
+
+/**
+ * Starts the operator. {@code --help} and {@code --version} answer without starting Quarkus, so
+ * they work on a machine with no cluster.
+ */
+@QuarkusMain
+public class OperatorMain implements QuarkusApplication {
+
+    public static void main(String... args) {
+        if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
+            usage(System.out);
+            return;
+        }
+        if (Arrays.asList(args).contains("--version")) {
+            System.out.println("blockvault-operator " + version());
+            return;
+        }
+        if (args.length > 0) {
+            System.err.println("unknown argument " + args[0] + "; the operator takes no arguments (see --help)");
+            System.exit(2);
+        }
+        Quarkus.run(OperatorMain.class, args);
+    }
+
+    @Override
+    public int run(String... args) {
+        Quarkus.waitForExit();
+        return 0;
+    }
+
+    static void usage(PrintStream out) {
+        out.println("""
+                Usage: blockvault-operator [--help] [--version]
+
+                The blockvault operator: reconciles BackupRepository, BackupPolicy, Backup and Restore
+                objects (group blockvault.io) in the cluster its kubeconfig or service account reaches.
+
+                It is configured through Quarkus configuration keys, each also an environment variable:
+                  blockvault.operator.*          operator settings (QUARKUS style: BLOCKVAULT_OPERATOR_...)
+                  quarkus.kubernetes-client.*    how to reach the API server
+                  quarkus.http.port              metrics (/q/metrics) and health (/q/health) port
+
+                Exit codes: 0 on a clean stop, 1 on failure, 2 on a usage error.""");
+    }
+
+    private static String version() {
+        String v = OperatorMain.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+}
