@@ -11,6 +11,10 @@ import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import java.util.List;
 
+@ValidationRule(value = "self.schedule.matches('" + Names.CRON + "')",
+        message = "spec.schedule must be five cron fields (minute hour day-of-month month day-of-week) such as"
+                + " '30 1 * * *', or one of @hourly, @daily, @weekly, @monthly, @yearly",
+        reason = "FieldValueInvalid", fieldPath = ".schedule")
 public record BackupPolicySpec(
         @Required
         @Pattern(Names.DNS_SUBDOMAIN)
@@ -26,7 +30,7 @@ public record BackupPolicySpec(
         List<DeviceSelector> devices,
 
         @Required
-        @Pattern(Names.CRON)
+        @Size(max = 128)
         @JsonPropertyDescription("When to back up: five cron fields (minute hour day month weekday) or @daily, @hourly, ...")
         String schedule,
 

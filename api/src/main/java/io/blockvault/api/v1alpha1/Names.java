@@ -15,7 +15,7 @@ public final class Names {
      * and reports what the pattern cannot catch (for example minute 61) as a condition.
      */
     public static final String CRON = "^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)"
-            + "|([0-9A-Za-z*?/,-]+[ \\t]+){4}[0-9A-Za-z*?/,-]+)$";
+            + "|([0-9A-Za-z*?/,-]+ +){4}[0-9A-Za-z*?/,-]+)$";
 
     /** An absolute path under /dev, with glob characters allowed for device selectors. */
     public static final String DEVICE_PATH = "^/dev/[A-Za-z0-9._:@+*?\\[\\]/-]+$";

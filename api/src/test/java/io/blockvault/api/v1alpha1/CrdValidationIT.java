@@ -77,9 +77,9 @@ class CrdValidationIT {
     @Test
     void badCronExpressionIsRejectedNamingTheField() {
         assertRejected(BackupPolicy.class, VALID_POLICY.formatted("bad-cron", "every night", 14),
-                "spec.schedule", "should match");
+                "spec.schedule", "must be five cron fields");
         assertRejected(BackupPolicy.class, VALID_POLICY.formatted("six-fields", "0 0 1 * * *", 14),
-                "spec.schedule", "should match");
+                "spec.schedule", "must be five cron fields");
     }
 
     @Test
