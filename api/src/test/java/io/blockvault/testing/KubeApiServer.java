@@ -22,6 +22,8 @@ import java.util.stream.Stream;
  */
 public final class KubeApiServer {
 
+    // Started at most once per JVM and shared by every test class in it; stopped at exit.
+
     private static KubeApiServer shared;
 
     private final io.fabric8.kubeapitest.KubeAPIServer server;
@@ -41,13 +43,21 @@ public final class KubeApiServer {
     /** The server of this JVM, started (and the CRDs applied) on first use, stopped at exit. */
     public static synchronized KubeApiServer shared() {
         if (shared == null) {
-            shared = start();
+            shared = start(true);
             Runtime.getRuntime().addShutdownHook(new Thread(shared::stop, "kube-apiserver-stop"));
         }
         return shared;
     }
 
-    private static KubeApiServer start() {
+    /**
+     * A server of the caller's own, without our CRDs (for tests of what installs them, such as the
+     * Helm chart); the caller closes it.
+     */
+    public static KubeApiServer startEmpty() {
+        return start(false);
+    }
+
+    private static KubeApiServer start(boolean applyCrds) {
         String version = ProjectPaths.kubernetesVersion();
         Path dir = ProjectPaths.kubeApiTestDir();
         Path binaries = dir.resolve("k8s").resolve(version + "-linux-amd64");
@@ -67,7 +77,9 @@ public final class KubeApiServer {
         server.start();
         try {
             KubeApiServer api = new KubeApiServer(server, server.getKubeConfigYaml(), binaries.resolve("kubectl"));
-            api.applyCrds();
+            if (applyCrds) {
+                api.applyCrds();
+            }
             return api;
         } catch (IOException | RuntimeException e) {
             server.stop();
@@ -112,7 +124,8 @@ public final class KubeApiServer {
         return CommandResult.run(command, Duration.ofSeconds(60));
     }
 
-    private void stop() {
+    /** Stops a server from {@link #startEmpty()}. */
+    public void stop() {
         client.close();
         server.stop();
         try {

@@ -1,0 +1,140 @@
+package io.blockvault.helm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.blockvault.api.v1alpha1.Backup;
+import io.blockvault.api.v1alpha1.BackupRepository;
+import io.blockvault.testing.KubeApiServer;
+import io.blockvault.testing.KubeApiServer.CommandResult;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** helm install, upgrade and uninstall against a real API server. */
+class HelmLifecycleIT {
+
+    private static final String NAMESPACE = "blockvault-system";
+    private static final String RELEASE = "bv";
+
+    private static KubeApiServer api;
+    private static Helm helm;
+
+    @BeforeAll
+    static void start() {
+        api = KubeApiServer.startEmpty();
+        helm = Helm.forCluster(api.kubeconfig());
+    }
+
+    @AfterAll
+    static void stop() {
+        api.stop();
+    }
+
+    @Test
+    void installUpgradeAndUninstallKeepUserData() throws IOException {
+        KubernetesClient client = api.client();
+
+        CommandResult install = helm.run("install", RELEASE, Helm.CHART.toString(), "--namespace", NAMESPACE,
+                "--create-namespace", "--wait=false");
+        assertThat(install.exitCode()).as(install.output()).isZero();
+        assertThat(install.output()).contains("Next steps");
+        assertThat(client.apps().deployments().inNamespace(NAMESPACE).withName("bv-operator").get().getSpec()
+                .getReplicas()).isEqualTo(1);
+        assertThat(client.serviceAccounts().inNamespace(NAMESPACE).withName("bv-operator").get()).isNotNull();
+        assertThat(client.rbac().clusterRoles().withName("bv-operator").get().getRules()).isNotEmpty();
+        assertThat(client.network().networkPolicies().inNamespace(NAMESPACE).withName("bv-repository").get())
+                .isNotNull();
+        assertThat(crd("backups.blockvault.io").getMetadata().getAnnotations())
+                .containsEntry("helm.sh/resource-policy", "keep");
+
+        // A user's object made while the chart is installed.
+        client.resource(client.getKubernetesSerialization().unmarshal("""
+                apiVersion: blockvault.io/v1alpha1
+                kind: Backup
+                metadata:
+                  name: on-demand
+                spec:
+                  repository: main
+                  nodeName: worker-1
+                  device: /dev/sdb
+                """, Backup.class)).create();
+
+        // Upgrade with other values and a changed CRD: Helm itself never upgrades CRDs in crds/.
+        Path chart = copyChartWithExtraPrinterColumn();
+        try {
+            Path values = Files.createTempFile("values", ".yaml");
+            Files.writeString(values, """
+                    operator:
+                      replicas: 2
+                    defaultRepository:
+                      enabled: true
+                      name: main
+                    """);
+            CommandResult upgrade = helm.run("upgrade", RELEASE, chart.toString(), "--namespace", NAMESPACE, "-f",
+                    values.toString());
+            Files.delete(values);
+            assertThat(upgrade.exitCode()).as(upgrade.output()).isZero();
+        } finally {
+            deleteTree(chart);
+        }
+        assertThat(client.apps().deployments().inNamespace(NAMESPACE).withName("bv-operator").get().getSpec()
+                .getReplicas()).isEqualTo(2);
+        assertThat(client.resources(BackupRepository.class).withName("main").get()).isNotNull();
+        assertThat(crd("backups.blockvault.io").getSpec().getVersions().get(0).getAdditionalPrinterColumns())
+                .anyMatch(c -> c.getName().equals("Upgraded"));
+
+        CommandResult uninstall = helm.run("uninstall", RELEASE, "--namespace", NAMESPACE, "--wait");
+        assertThat(uninstall.exitCode()).as(uninstall.output()).isZero();
+        assertThat(client.apps().deployments().inNamespace(NAMESPACE).withName("bv-operator").get()).isNull();
+        assertThat(client.serviceAccounts().inNamespace(NAMESPACE).withName("bv-operator").get()).isNull();
+        assertThat(client.rbac().clusterRoles().withName("bv-operator").get()).isNull();
+        assertThat(client.rbac().clusterRoleBindings().withName("bv-operator").get()).isNull();
+        assertThat(client.network().networkPolicies().inNamespace(NAMESPACE).withName("bv-repository").get())
+                .isNull();
+        // What holds users' data stays: the CRDs, their objects, and the repository object.
+        assertThat(crd("backups.blockvault.io")).isNotNull();
+        assertThat(client.resources(Backup.class).withName("on-demand").get()).isNotNull();
+        assertThat(client.resources(BackupRepository.class).withName("main").get()).isNotNull();
+    }
+
+    private static CustomResourceDefinition crd(String name) {
+        return api.client().apiextensions().v1().customResourceDefinitions().withName(name).get();
+    }
+
+    /** A copy of the chart whose Backup CRD has one more printer column, as a newer release would. */
+    private static Path copyChartWithExtraPrinterColumn() throws IOException {
+        Path copy = Files.createTempDirectory("chart");
+        try (Stream<Path> files = Files.walk(Helm.CHART)) {
+            for (Path source : files.toList()) {
+                Path target = copy.resolve(Helm.CHART.relativize(source).toString());
+                if (Files.isDirectory(source)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(source, target);
+                }
+            }
+        }
+        Path backups = copy.resolve("files/crds/backups.blockvault.io.yaml");
+        String yaml = Files.readString(backups);
+        String marker = "  - additionalPrinterColumns:\n";
+        assertThat(yaml).contains(marker);
+        Files.writeString(backups, yaml.replace(marker, marker
+                + "    - jsonPath: \".status.phase\"\n      name: \"Upgraded\"\n      type: \"string\"\n"));
+        return copy;
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+package io.blockvault.helm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.blockvault.testing.KubeApiServer;
+import io.blockvault.testing.KubeApiServer.CommandResult;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Lint, render and validate the chart: every rendered object is accepted by a real API server. */
+class HelmTemplateIT {
+
+    private static final String ALL_FEATURES = """
+            operator:
+              replicas: 2
+              logLevel: DEBUG
+              extraEnv:
+                - name: BLOCKVAULT_OPERATOR_EXTRA
+                  value: "1"
+              nodeSelector:
+                kubernetes.io/os: linux
+            networkPolicy:
+              enabled: true
+            defaultRepository:
+              enabled: true
+              name: main
+              immutabilityDays: 30
+              storageClassName: local-xfs
+              storageSize: 2Ti
+            defaultPolicy:
+              enabled: true
+              devices: [/dev/disk/by-id/nvme-data, /dev/sdb]
+              nodeSelector:
+                node-role.kubernetes.io/worker: ""
+              retention:
+                keepLast: 3
+                keepDaily: 7
+            """;
+
+    private static KubeApiServer api;
+    private static Helm helm;
+
+    @BeforeAll
+    static void start() {
+        api = KubeApiServer.startEmpty();
+        helm = Helm.forCluster(null);
+    }
+
+    @AfterAll
+    static void stop() {
+        api.stop();
+    }
+
+    @Test
+    void lintIsClean() {
+        CommandResult lint = helm.run("lint", "--strict", "--kube-version", Helm.KUBE_VERSION, Helm.CHART.toString());
+        assertThat(lint.exitCode()).as(lint.output()).isZero();
+        assertThat(lint.output()).contains("0 chart(s) failed").doesNotContain("[WARNING]").doesNotContain("[ERROR]");
+    }
+
+    @Test
+    void defaultValuesRenderObjectsTheApiServerAccepts() throws IOException {
+        String rendered = render(null);
+        assertThat(rendered).contains("kind: Deployment", "kind: ClusterRole", "kind: ServiceAccount",
+                "kind: NetworkPolicy", "kind: CustomResourceDefinition");
+        assertThat(rendered).doesNotContainPattern("(?m)^kind: (BackupPolicy|BackupRepository)$");
+        assertAccepted(rendered);
+    }
+
+    @Test
+    void everyOptionalFeatureRendersObjectsTheApiServerAccepts() throws IOException {
+        String rendered = render(ALL_FEATURES);
+        assertThat(rendered).containsPattern("(?m)^kind: BackupRepository$").containsPattern("(?m)^kind: BackupPolicy$");
+        assertThat(rendered).contains("replicas: 2",
+                "storageClassName: \"local-xfs\"", "- path: \"/dev/sdb\"");
+        assertAccepted(rendered);
+    }
+
+    @Test
+    void badValuesAreRejectedNamingTheKey() throws IOException {
+        CommandResult result = template("""
+                operator:
+                  replicas: two
+                  frobnicate: true
+                """);
+        assertThat(result.exitCode()).isNotZero();
+        assertThat(result.output()).contains("at '/operator/replicas': got string, want integer")
+                .contains("additional properties 'frobnicate' not allowed");
+    }
+
+    @Test
+    void defaultPolicyWithoutDevicesSaysWhatToSet() throws IOException {
+        CommandResult result = template("defaultPolicy:\n  enabled: true\n");
+        assertThat(result.exitCode()).isNotZero();
+        assertThat(result.output()).contains("defaultPolicy.devices: list at least one device path");
+    }
+
+    private String render(String values) throws IOException {
+        CommandResult result = template(values);
+        assertThat(result.exitCode()).as(result.output()).isZero();
+        return result.output();
+    }
+
+    private CommandResult template(String values) throws IOException {
+        Path file = Files.createTempFile("values", ".yaml");
+        try {
+            Files.writeString(file, values == null ? "" : values);
+            return helm.run("template", "bv", Helm.CHART.toString(), "--namespace", "blockvault-system",
+                    "--kube-version", Helm.KUBE_VERSION, "-f", file.toString());
+        } finally {
+            Files.delete(file);
+        }
+    }
+
+    /**
+     * The CRDs are applied for real (the custom objects need them to be validated), the rest is
+     * checked with a server-side dry run: nothing else is created.
+     */
+    private void assertAccepted(String rendered) throws IOException {
+        Path file = Files.createTempFile("rendered", ".yaml");
+        try {
+            Files.writeString(file, rendered);
+            CommandResult ns = api.kubectl("create", "namespace", "blockvault-system");
+            assertThat(ns.exitCode() == 0 || ns.output().contains("AlreadyExists")).as(ns.output()).isTrue();
+            CommandResult realCrds = applyCrdsOnly(file);
+            assertThat(realCrds.exitCode()).as(realCrds.output()).isZero();
+            CommandResult all = api.kubectl("apply", "--server-side", "--dry-run=server", "-f", file.toString());
+            assertThat(all.exitCode()).as(all.output()).isZero();
+            assertThat(all.output()).contains("serverside-applied (server dry run)");
+        } finally {
+            Files.delete(file);
+        }
+    }
+
+    private CommandResult applyCrdsOnly(Path rendered) throws IOException {
+        StringBuilder crds = new StringBuilder();
+        for (String doc : Files.readString(rendered).split("(?m)^---\\s*$")) {
+            if (doc.contains("kind: CustomResourceDefinition")) {
+                crds.append("---\n").append(doc).append('\n');
+            }
+        }
+        Path file = Files.createTempFile("crds", ".yaml");
+        try {
+            Files.writeString(file, crds);
+            CommandResult applied = api.kubectl("apply", "--server-side", "-f", file.toString());
+            if (applied.exitCode() == 0) {
+                return api.kubectl("wait", "--for", "condition=established", "--timeout=60s", "crd", "--all");
+            }
+            return applied;
+        } finally {
+            Files.delete(file);
+        }
+    }
+}
