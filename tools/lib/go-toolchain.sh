@@ -206,3 +206,31 @@ bv_go_build_tool() {
     ) || return 1
     printf '%s\n' "$dir/$name"
 }
+
+# bv_go_build_in_module NAME MODULE_DIR PKG VERSION [go build args...]
+#   Builds PKG inside a committed wrapper module (its go.mod requires the tool's module at VERSION,
+#   its go.sum pins everything) into $BV_CACHE/bin/NAME-VERSION/NAME. For tools `go install
+#   pkg@version` cannot fetch, e.g. when the proxy refuses the module's version list, which
+#   `go install` reads to look for a deprecation notice. Prints the binary's path on stdout.
+bv_go_build_in_module() {
+    local name="$1" moddir="$2" pkg="$3" version="$4"
+    shift 4
+    local dir="$BV_CACHE/bin/$name-$version"
+    if [ -x "$dir/$name" ]; then
+        printf '%s\n' "$dir/$name"
+        return 0
+    fi
+    bv_go_ensure "${BV_TOOL_GO_MIN:-$BV_GO_MIN}"
+    (
+        bv_go_env
+        mkdir -p "$BV_CACHE/bin"
+        tmp="$(mktemp -d "$BV_CACHE/bin/.tmp-$name-$version.XXXXXX")"
+        trap 'rm -rf "$tmp"' EXIT
+        bv_log "building $pkg@$version in $moddir"
+        (cd "$moddir" && GOFLAGS="$GOFLAGS -mod=readonly" "$BV_GO" build -trimpath -o "$tmp/out/$name" "$@" "$pkg") >&2
+        [ -x "$tmp/out/$name" ] || bv_die "go build produced no $name"
+        rm -rf "$dir"
+        mv "$tmp/out" "$dir"
+    ) || return 1
+    printf '%s\n' "$dir/$name"
+}
