@@ -100,10 +100,14 @@ public final class KubeApiServer {
             }
             client.resource(crd).forceConflicts().serverSideApply();
             client.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
-                    .waitUntilCondition(c -> c != null && c.getStatus() != null && c.getStatus().getConditions()
-                            .stream().anyMatch(k -> "Established".equals(k.getType()) && "True".equals(k.getStatus())),
-                            60, TimeUnit.SECONDS);
+                    .waitUntilCondition(KubeApiServer::established, 60, TimeUnit.SECONDS);
         }
+    }
+
+    private static boolean established(CustomResourceDefinition crd) {
+        return crd != null && crd.getStatus() != null && crd.getStatus().getConditions() != null
+                && crd.getStatus().getConditions().stream()
+                        .anyMatch(c -> "Established".equals(c.getType()) && "True".equals(c.getStatus()));
     }
 
     public KubernetesClient client() {

@@ -1,0 +1,500 @@
+package io.blockvault.repository.store;
+
+import io.blockvault.repository.client.PointRef;
+import io.blockvault.repository.client.PointSummary;
+import io.blockvault.repository.client.Repository;
+import io.blockvault.repository.client.RepositoryException;
+import io.blockvault.repository.client.RepositoryException.Reason;
+import io.blockvault.repository.client.VerifyReport;
+import io.blockvault.repository.format.ChunkHeader;
+import io.blockvault.repository.format.ChunkId;
+import io.blockvault.repository.format.FormatException;
+import io.blockvault.repository.format.IndexCodec;
+import io.blockvault.repository.format.Names;
+import io.blockvault.repository.format.RestorePointIndex;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+/**
+ * The repository as the transport sees it, on the local filesystem: it writes only into
+ * {@code incoming/} and reads from {@code store/} (the guard's sealed, immutable copies) and
+ * {@code incoming/}. It does no authorisation; the transport does that before calling it. Thread-safe.
+ */
+public final class RepositoryStore implements Repository {
+
+    private final RepositoryLayout layout;
+    private final StoreLimits limits;
+    private final Map<String, AtomicLong> usage = new ConcurrentHashMap<>();
+    private final ChunkPresence presence = new ChunkPresence();
+
+    public RepositoryStore(RepositoryLayout layout, StoreLimits limits) {
+        this.layout = layout;
+        this.limits = limits;
+    }
+
+    public RepositoryLayout layout() {
+        return layout;
+    }
+
+    /** Creates the incoming area (the store is the guard's) and removes temp files a crash left behind. */
+    public void open() throws IOException {
+        for (Path p : List.of(layout.incomingTmp(), layout.incomingChunks(), layout.incomingPoints(), layout.leases(),
+                layout.requests(), layout.usage())) {
+            Files.createDirectories(p);
+        }
+        try (Stream<Path> s = Files.list(layout.incomingTmp())) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                Files.deleteIfExists(p);
+            }
+        }
+        // incoming before store: a chunk the guard moves meanwhile is seen in one of the two listings
+        for (Path dir : List.of(layout.incomingChunks(), layout.storeChunks())) {
+            if (!Files.isDirectory(dir)) {
+                continue;
+            }
+            try (Stream<Path> s = Files.walk(dir, 2)) {
+                for (Path p : (Iterable<Path>) s::iterator) {
+                    String name = p.getFileName().toString();
+                    if (name.length() == ChunkId.LENGTH * 2) {
+                        try {
+                            presence.add(ChunkId.parse(name));
+                        } catch (IllegalArgumentException e) {
+                            // not a chunk file
+                        }
+                    }
+                }
+            }
+        }
+        long now = System.currentTimeMillis();
+        if (Files.isDirectory(layout.leases())) {
+            try (Stream<Path> s = Files.walk(layout.leases())) {
+                for (Path p : (Iterable<Path>) s.filter(Files::isRegularFile)::iterator) {
+                    if (now - Files.getLastModifiedTime(p).toMillis() > limits.leaseTtlMillis()) {
+                        Files.deleteIfExists(p);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Where a chunk can be read: the sealed store copy, else the incoming one. */
+    public Optional<Path> chunkFile(ChunkId id) {
+        Path sealed = layout.storeChunk(id);
+        if (Files.exists(sealed)) {
+            return Optional.of(sealed);
+        }
+        Path incoming = layout.incomingChunk(id);
+        return Files.exists(incoming) ? Optional.of(incoming) : Optional.empty();
+    }
+
+    public boolean hasChunk(ChunkId id) {
+        return id.isZero() || chunkFile(id).isPresent();
+    }
+
+    @Override
+    public Set<ChunkId> missingChunks(String node, String sessionId, List<ChunkId> ids) throws IOException {
+        Names.requireNode(node);
+        Names.requirePoint(sessionId);
+        Set<ChunkId> missing = new HashSet<>();
+        List<ChunkId> present = new ArrayList<>();
+        for (ChunkId id : ids) {
+            if (id.isZero()) {
+                continue;
+            }
+            // a miss in the presence table is exact; a hit is confirmed on disk (collision, or GC)
+            if (presence.mayContain(id) && hasChunk(id)) {
+                present.add(id);
+            } else {
+                missing.add(id);
+            }
+        }
+        if (!present.isEmpty()) {
+            writeLease(node, sessionId, present);
+        }
+        return missing;
+    }
+
+    private void writeLease(String node, String sessionId, List<ChunkId> ids) throws IOException {
+        Path dir = layout.leases().resolve(node);
+        Files.createDirectories(dir);
+        byte[] buf = new byte[ids.size() * ChunkId.LENGTH];
+        for (int i = 0; i < ids.size(); i++) {
+            ids.get(i).copyTo(buf, i * ChunkId.LENGTH);
+        }
+        // A lease only protects chunks from GC, so it needs no fsync: after a crash the commit's own
+        // existence check (and its lease) is what counts.
+        Path tmp = layout.incomingTmp().resolve(sessionId + "." + UUID.randomUUID() + ".lease");
+        Files.write(tmp, buf);
+        Files.move(tmp, dir.resolve(sessionId + "-" + UUID.randomUUID() + ".lease"), StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private void releaseLeases(String node, String sessionId) throws IOException {
+        Path dir = layout.leases().resolve(node);
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, sessionId + "-*.lease")) {
+            for (Path p : s) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    @Override
+    public boolean putChunk(String node, ChunkId id, byte[] stored, int length) throws IOException {
+        Names.requireNode(node);
+        if (id.isZero()) {
+            throw new RepositoryException(Reason.INVALID_REQUEST, "the all-zero chunk id is never stored");
+        }
+        try {
+            ChunkHeader.verifyStored(id, stored, length);
+        } catch (FormatException e) {
+            throw new RepositoryException(Reason.DAMAGED, "chunk " + id + " was refused: " + e.getMessage()
+                    + "; the client must re-encode it", e);
+        }
+        if (hasChunk(id)) {
+            presence.add(id);
+            return false;
+        }
+        AtomicLong used = usage(node);
+        if (used.get() + length > limits.maxNodeBytes()) {
+            throw new RepositoryException(Reason.QUOTA_EXCEEDED, "node " + node + " has uploaded " + used.get()
+                    + " bytes of its quota of " + limits.maxNodeBytes() + "; delete old restore points or raise "
+                    + "the node quota");
+        }
+        long free = Files.getFileStore(layout.incoming()).getUsableSpace();
+        if (free - length < limits.minFreeBytes()) {
+            throw new RepositoryException(Reason.QUOTA_EXCEEDED, "the repository filesystem has " + free
+                    + " bytes free and keeps a reserve of " + limits.minFreeBytes() + "; add space or prune");
+        }
+        // The chunk's data is fsynced before it gets its name; the name itself is made durable by the
+        // one directory fsync of the commit that needs it (a crash before that only loses uploads the
+        // next lack check asks for again).
+        boolean created = DurableFiles.createNew(layout.incomingChunk(id), layout.incomingTmp(),
+                out -> out.write(stored, 0, length), false);
+        presence.add(id);
+        if (created) {
+            long total = used.addAndGet(length);
+            Path tmp = layout.incomingTmp().resolve(node + "." + UUID.randomUUID() + ".usage");
+            Files.writeString(tmp, Long.toString(total));
+            Files.move(tmp, layout.usage().resolve(node), StandardCopyOption.ATOMIC_MOVE,
+                    StandardCopyOption.REPLACE_EXISTING);
+        }
+        return created;
+    }
+
+    private AtomicLong usage(String node) {
+        return usage.computeIfAbsent(node, n -> {
+            try {
+                return new AtomicLong(Long.parseLong(Files.readString(layout.usage().resolve(n)).trim()));
+            } catch (IOException | NumberFormatException e) {
+                return new AtomicLong();
+            }
+        });
+    }
+
+    @Override
+    public void commit(RestorePointIndex index, String sessionId) throws IOException {
+        Path tmp = layout.incomingTmp().resolve(index.pointId() + "." + UUID.randomUUID() + ".idx.tmp");
+        try {
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp,
+                    java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+                java.io.OutputStream out = new java.io.BufferedOutputStream(java.nio.channels.Channels.newOutputStream(ch),
+                        1 << 16);
+                IndexCodec.write(index, out);
+                out.flush();
+                ch.force(true);
+            }
+            commitPrepared(tmp, index, sessionId);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /**
+     * Commits an index already written and fsynced to {@code tmp} (in {@code incoming/tmp}) and parsed
+     * into {@code index}; the transport streams index bytes into such a file. The caller removes tmp.
+     */
+    public void commitPrepared(Path tmp, RestorePointIndex index, String sessionId) throws IOException {
+        Names.requirePoint(sessionId);
+        String node = index.node();
+        // Lease every referenced chunk before checking that it exists, so GC cannot remove one between
+        // the check and the guard sealing this point.
+        List<ChunkId> referenced = index.chunks().stream().filter(id -> !id.isZero()).distinct().toList();
+        writeLease(node, sessionId, referenced);
+        List<ChunkId> missing = referenced.stream().filter(id -> !hasChunk(id)).toList();
+        if (!missing.isEmpty()) {
+            throw new RepositoryException(Reason.MISSING_CHUNKS, "restore point " + index.pointId() + " refers to "
+                    + missing.size() + " chunks the repository lacks (first: " + missing.get(0)
+                    + "); upload them and commit again");
+        }
+        Path sealed = layout.storePoint(node, index.pointId());
+        Path incoming = layout.incomingPoint(node, index.pointId());
+        for (Path existing : List.of(sealed, incoming)) {
+            if (Files.exists(existing)) {
+                if (Files.mismatch(existing, tmp) == -1) {
+                    releaseLeases(node, sessionId);
+                    return;
+                }
+                throw new RepositoryException(Reason.ALREADY_EXISTS, "restore point " + node + "/" + index.pointId()
+                        + " exists with different content; restore points are never replaced, choose a new id");
+            }
+        }
+        DurableFiles.fsyncDirectory(layout.incomingChunks()); // names of the chunks uploaded for this point
+        if (countPoints(node) >= limits.maxPointsPerNode()) {
+            throw new RepositoryException(Reason.QUOTA_EXCEEDED, "node " + node + " has " + limits.maxPointsPerNode()
+                    + " restore points, its limit; prune old ones first");
+        }
+        Files.createDirectories(incoming.getParent());
+        if (!DurableFiles.publish(tmp, incoming)) {
+            throw new RepositoryException(Reason.ALREADY_EXISTS, "restore point " + node + "/" + index.pointId()
+                    + " was committed concurrently");
+        }
+        releaseLeases(node, sessionId);
+    }
+
+    private int countPoints(String node) throws IOException {
+        int n = 0;
+        for (Path dir : List.of(layout.storePoints().resolve(node), layout.incomingPoints().resolve(node))) {
+            if (Files.isDirectory(dir)) {
+                try (Stream<Path> s = Files.list(dir)) {
+                    n += (int) s.filter(p -> p.toString().endsWith(".idx")).count();
+                }
+            }
+        }
+        return n;
+    }
+
+    @Override
+    public List<PointSummary> listPoints(Optional<String> node) throws IOException {
+        node.ifPresent(Names::requireNode);
+        Map<String, PointSummary> result = new LinkedHashMap<>();
+        long trustedNow = trustedNowMillis();
+        for (boolean sealed : new boolean[] {true, false}) {
+            Path base = sealed ? layout.storePoints() : layout.incomingPoints();
+            if (!Files.isDirectory(base)) {
+                continue;
+            }
+            List<Path> nodeDirs = new ArrayList<>();
+            if (node.isPresent()) {
+                nodeDirs.add(base.resolve(node.get()));
+            } else {
+                try (Stream<Path> s = Files.list(base)) {
+                    s.filter(Files::isDirectory).forEach(nodeDirs::add);
+                }
+            }
+            for (Path dir : nodeDirs) {
+                if (!Files.isDirectory(dir)) {
+                    continue;
+                }
+                try (Stream<Path> s = Files.list(dir)) {
+                    for (Path p : (Iterable<Path>) s.filter(x -> x.toString().endsWith(".idx"))::iterator) {
+                        RestorePointIndex idx;
+                        try {
+                            idx = readIndexFile(p);
+                        } catch (NoSuchFileException e) {
+                            continue; // the guard moved it meanwhile; it shows up on the sealed side next time
+                        }
+                        String key = idx.node() + "/" + idx.pointId();
+                        if (result.containsKey(key)) {
+                            continue;
+                        }
+                        Optional<Instant> until = sealed ? LockAttributes.lockedUntil(p).map(Instant::ofEpochMilli)
+                                : Optional.empty();
+                        result.put(key, new PointSummary(new PointRef(idx.node(), idx.pointId()), idx.device(),
+                                idx.chunkSizeBytes(), idx.changeId(), idx.parentPointId(),
+                                Instant.ofEpochMilli(idx.startedAtMillis()), Instant.ofEpochMilli(idx.finishedAtMillis()),
+                                idx.stats(), sealed, until.filter(u -> u.toEpochMilli() > trustedNow)));
+                    }
+                }
+            }
+        }
+        List<PointSummary> list = new ArrayList<>(result.values());
+        list.sort(Comparator.comparing((PointSummary p) -> p.ref().node()).thenComparing(PointSummary::finishedAt));
+        return list;
+    }
+
+    private static RestorePointIndex readIndexFile(Path p) throws IOException {
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(p), 1 << 16)) {
+            return IndexCodec.read(in);
+        }
+    }
+
+    /** The sealed or incoming index file of a point. */
+    public Optional<Path> pointFile(PointRef point) {
+        Path sealed = layout.storePoint(point.node(), point.pointId());
+        if (Files.exists(sealed)) {
+            return Optional.of(sealed);
+        }
+        Path incoming = layout.incomingPoint(point.node(), point.pointId());
+        return Files.exists(incoming) ? Optional.of(incoming) : Optional.empty();
+    }
+
+    @Override
+    public RestorePointIndex readPoint(PointRef point) throws IOException {
+        for (int attempt = 0; attempt < 2; attempt++) {
+            Optional<Path> file = pointFile(point);
+            if (file.isEmpty()) {
+                break;
+            }
+            try {
+                return readIndexFile(file.get());
+            } catch (NoSuchFileException e) {
+                // moved by the guard between lookup and open: look again
+            } catch (FormatException e) {
+                throw new RepositoryException(Reason.DAMAGED, "restore point " + point + " is damaged: " + e.getMessage()
+                        + "; it cannot be restored", e);
+            }
+        }
+        throw new RepositoryException(Reason.NOT_FOUND, "restore point " + point + " does not exist");
+    }
+
+    /** The stored bytes of a chunk after checking them against their header. */
+    public byte[] readChunk(ChunkId id) throws IOException {
+        for (int attempt = 0; attempt < 2; attempt++) {
+            Optional<Path> file = chunkFile(id);
+            if (file.isEmpty()) {
+                break;
+            }
+            byte[] data;
+            try {
+                data = Files.readAllBytes(file.get());
+            } catch (NoSuchFileException e) {
+                continue;
+            }
+            try {
+                ChunkHeader.verifyStored(id, data, data.length);
+            } catch (FormatException e) {
+                throw new RepositoryException(Reason.DAMAGED, e.getMessage(), e);
+            }
+            return data;
+        }
+        throw new RepositoryException(Reason.DAMAGED, "chunk " + id + " is missing from the repository");
+    }
+
+    @Override
+    public void readChunks(PointRef point, int from, int count, ChunkConsumer consumer) throws IOException {
+        RestorePointIndex idx = readPoint(point);
+        List<ChunkId> ids = idx.chunks();
+        if (from < 0 || count < 0 || from > ids.size() || count > ids.size() - from) {
+            throw new RepositoryException(Reason.INVALID_REQUEST, "chunks " + from + ".." + (from + count) + " are "
+                    + "outside restore point " + point + " (" + ids.size() + " chunks)");
+        }
+        for (int i = from; i < from + count; i++) {
+            ChunkId id = ids.get(i);
+            if (id.isZero()) {
+                continue;
+            }
+            byte[] data = readChunk(id);
+            consumer.accept(i, id, data, data.length);
+        }
+    }
+
+    /** The guard's trusted time as last published, or the system clock when no guard has run. */
+    public long trustedNowMillis() throws IOException {
+        return GuardStatus.read(layout.guardStatus()).map(GuardStatus::trustedNowMillis)
+                .orElse(System.currentTimeMillis());
+    }
+
+    @Override
+    public Instant requestDelete(PointRef point) throws IOException {
+        Path sealed = layout.storePoint(point.node(), point.pointId());
+        if (!Files.exists(sealed)) {
+            if (Files.exists(layout.incomingPoint(point.node(), point.pointId()))) {
+                throw new RepositoryException(Reason.LOCKED, "restore point " + point + " has not been sealed by the "
+                        + "guard yet; it will be immutable for the lock period once sealed");
+            }
+            throw new RepositoryException(Reason.NOT_FOUND, "restore point " + point + " does not exist");
+        }
+        Optional<Long> until = LockAttributes.lockedUntil(sealed);
+        long now = trustedNowMillis();
+        if (until.isPresent() && until.get() > now) {
+            throw new RepositoryException(Reason.LOCKED, "restore point " + point + " is immutable until "
+                    + Instant.ofEpochMilli(until.get()) + " (by the guard's clock); it can be deleted after that");
+        }
+        String name = "delete." + point.node() + "." + point.pointId() + ".req";
+        byte[] body = (point.node() + "\n" + point.pointId() + "\n").getBytes(StandardCharsets.UTF_8);
+        DurableFiles.createNew(layout.requests().resolve(name), layout.incomingTmp(), body, 0, body.length);
+        return Instant.now();
+    }
+
+    @Override
+    public VerifyReport verify(List<PointRef> points) throws IOException {
+        Map<ChunkId, String> problems = new LinkedHashMap<>();
+        Map<ChunkId, List<PointRef>> users = new LinkedHashMap<>();
+        Set<ChunkId> good = new HashSet<>();
+        List<PointRef> broken = new ArrayList<>();
+        long checked = 0;
+        for (PointRef ref : points) {
+            RestorePointIndex idx;
+            try {
+                idx = readPoint(ref);
+            } catch (RepositoryException e) {
+                broken.add(ref);
+                continue;
+            }
+            boolean ok = true;
+            for (ChunkId id : idx.chunks()) {
+                if (id.isZero() || good.contains(id)) {
+                    continue;
+                }
+                if (!problems.containsKey(id)) {
+                    checked++;
+                    try {
+                        readChunk(id);
+                        good.add(id);
+                        continue;
+                    } catch (RepositoryException e) {
+                        problems.put(id, e.getMessage());
+                    }
+                }
+                List<PointRef> u = users.computeIfAbsent(id, k -> new ArrayList<>());
+                if (!u.contains(ref)) {
+                    u.add(ref);
+                }
+                ok = false;
+            }
+            if (!ok) {
+                broken.add(ref);
+            }
+        }
+        List<VerifyReport.DamagedChunk> damaged = new ArrayList<>();
+        problems.forEach((id, why) -> damaged.add(new VerifyReport.DamagedChunk(id, why, users.get(id))));
+        return new VerifyReport(points.size(), checked, damaged, broken);
+    }
+
+    @Override
+    public void close() {
+    }
+
+    /** Reads a lease file's ids (used by tests and the guard's reader). */
+    public static List<ChunkId> readLease(Path file) throws IOException {
+        byte[] all = Files.readAllBytes(file);
+        List<ChunkId> ids = new ArrayList<>(all.length / ChunkId.LENGTH);
+        for (int i = 0; i + ChunkId.LENGTH <= all.length; i += ChunkId.LENGTH) {
+            ids.add(ChunkId.of(all, i));
+        }
+        return ids;
+    }
+
+}

@@ -1,0 +1,124 @@
+package io.blockvault.repository.transport;
+
+import io.blockvault.repository.linux.Capabilities;
+import io.blockvault.repository.store.RepositoryLayout;
+import io.blockvault.repository.store.RepositoryStore;
+import io.blockvault.repository.store.StoreLimits;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code serve}: runs the transport. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Run the transport: the repository's only network-facing process (non-root, no capabilities).")
+public final class ServeCommand implements Callable<Integer> {
+
+    @Option(names = "--root", required = true, description = "Repository root directory.")
+    Path root;
+
+    @Option(names = "--listen", defaultValue = "0.0.0.0", description = "Address to bind (default ${DEFAULT-VALUE}).")
+    String listen;
+
+    @Option(names = "--port", defaultValue = "6162", description = "TCP port (default ${DEFAULT-VALUE}; 0 = any).")
+    int port;
+
+    @Option(names = "--tls-cert", required = true, description = "PEM certificate chain of the server.")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", required = true, description = "PEM PKCS#8 private key of the server.")
+    Path tlsKey;
+
+    @Option(names = "--token-file", description = "Root-owned file of tokens (token node:<name>|operator [expires=...]).")
+    Path tokenFile;
+
+    @Option(names = "--tokenreview-server", description = "Kubernetes API server URL for TokenReview.")
+    String tokenReviewServer;
+
+    @Option(names = "--tokenreview-ca", description = "CA bundle (PEM) of the API server.")
+    Path tokenReviewCa;
+
+    @Option(names = "--tokenreview-credentials", description = "File with the bearer token this repository uses "
+            + "to call TokenReview (its own ServiceAccount token).")
+    Path tokenReviewCredentials;
+
+    @Option(names = "--audience", defaultValue = "blockvault-repository",
+            description = "Audience tokens must carry (default ${DEFAULT-VALUE}).")
+    String audience;
+
+    @Option(names = "--agent-serviceaccount", defaultValue = "system:serviceaccount:blockvault-system:blockvault-agent",
+            description = "Username of node agents' ServiceAccount (default ${DEFAULT-VALUE}).")
+    String agentServiceAccount;
+
+    @Option(names = "--operator-serviceaccount",
+            defaultValue = "system:serviceaccount:blockvault-system:blockvault-operator",
+            description = "Username of the operator's ServiceAccount (default ${DEFAULT-VALUE}).")
+    String operatorServiceAccount;
+
+    @Option(names = "--max-frame-bytes", defaultValue = "" + Protocol.DEFAULT_MAX_FRAME)
+    int maxFrameBytes;
+
+    @Option(names = "--max-connections", defaultValue = "64")
+    int maxConnections;
+
+    @Option(names = "--max-connections-per-identity", defaultValue = "32")
+    int maxConnectionsPerIdentity;
+
+    @Option(names = "--node-quota-bytes", defaultValue = "" + Long.MAX_VALUE,
+            description = "Bytes of new chunks one node may upload in total.")
+    long nodeQuotaBytes;
+
+    @Option(names = "--max-points-per-node", defaultValue = "100000")
+    int maxPointsPerNode;
+
+    @Option(names = "--min-free-bytes", defaultValue = "1073741824",
+            description = "Free space the filesystem keeps; uploads beyond it are refused.")
+    long minFreeBytes;
+
+    @Override
+    public Integer call() throws Exception {
+        System.Logger log = System.getLogger("blockvault.transport");
+        int euid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        if (euid == 0) {
+            System.err.println("error: the transport refuses to run as root: it is the network-facing process and must "
+                    + "not be able to change locked files. Run it as an unprivileged user (e.g. 'blockvault') with no "
+                    + "capabilities.");
+            return 1;
+        }
+        Capabilities caps = Capabilities.ofThisProcess();
+        if (!caps.isEmpty()) {
+            System.err.println("error: the transport runs with capabilities " + caps.beyond(0) + "; start it with none "
+                    + "(e.g. setpriv --inh-caps=-all --bounding-set=-all, or drop them in the container spec).");
+            return 1;
+        }
+        Authenticator auth;
+        if (tokenFile != null && tokenReviewServer == null) {
+            auth = new FileTokenAuthenticator(tokenFile, Clock.systemUTC(), true);
+        } else if (tokenReviewServer != null && tokenFile == null) {
+            if (tokenReviewCa == null || tokenReviewCredentials == null) {
+                System.err.println("error: --tokenreview-server needs --tokenreview-ca and --tokenreview-credentials");
+                return 2;
+            }
+            auth = new TokenReviewAuthenticator(java.net.URI.create(tokenReviewServer), Tls.client(tokenReviewCa),
+                    tokenReviewCredentials, audience, agentServiceAccount, operatorServiceAccount);
+        } else {
+            System.err.println("error: choose exactly one of --token-file and --tokenreview-server");
+            return 2;
+        }
+        RepositoryStore store = new RepositoryStore(new RepositoryLayout(root),
+                new StoreLimits(nodeQuotaBytes, maxPointsPerNode, minFreeBytes, 24L * 3600_000));
+        store.open();
+        TransportConfig config = new TransportConfig(InetAddress.getByName(listen), port, maxFrameBytes, maxConnections,
+                maxConnectionsPerIdentity, 10_000, 120_000, 64L << 20);
+        TransportServer server = new TransportServer(config, Tls.server(tlsCert, tlsKey), auth, store, log);
+        server.start();
+        System.out.println("listening " + server.port());
+        System.out.flush();
+        new CountDownLatch(1).await();
+        return 0;
+    }
+}
