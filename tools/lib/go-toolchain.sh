@@ -185,26 +185,18 @@ bv_go_clean_modcache() {
 bv_go_build_tool() {
     local name="$1" pkg="$2" version="$3"
     shift 3
-    local dir="$BV_CACHE/bin/$name-$version"
-    if [ -x "$dir/$name" ]; then
-        printf '%s\n' "$dir/$name"
-        return 0
-    fi
-    bv_go_ensure "${BV_TOOL_GO_MIN:-$BV_GO_MIN}"
-    (
-        bv_go_env
-        mkdir -p "$BV_CACHE/bin"
-        tmp="$(mktemp -d "$BV_CACHE/bin/.tmp-$name-$version.XXXXXX")"
-        trap 'rm -rf "$tmp"' EXIT
-        bv_log "building $pkg@$version"
-        GOBIN="$tmp" "$BV_GO" install -trimpath "$@" "$pkg@$version" >&2
-        [ -x "$tmp/${pkg##*/}" ] || bv_die "go install produced no ${pkg##*/}"
-        mv "$tmp/${pkg##*/}" "$tmp/$name.bin"
-        mkdir "$tmp/out" && mv "$tmp/$name.bin" "$tmp/out/$name"
-        rm -rf "$dir"
-        mv "$tmp/out" "$dir"
-    ) || return 1
-    printf '%s\n' "$dir/$name"
+    bv_go_cached_binary "$name" "$version" _bv_go_install "$pkg@$version" "$@"
+}
+
+# _bv_go_install OUT PKG@VERSION [args]: `go install` into a scratch GOBIN, then move to OUT.
+_bv_go_install() {
+    local out="$1" pkgver="$2" gobin
+    shift 2
+    gobin="$(dirname "$out")/.gobin"
+    bv_log "building $pkgver"
+    GOBIN="$gobin" "$BV_GO" install -trimpath "$@" "$pkgver"
+    mv "$gobin/$(basename "${pkgver%@*}")" "$out"
+    rmdir "$gobin"
 }
 
 # bv_go_build_in_module NAME MODULE_DIR PKG VERSION [go build args...]
@@ -215,6 +207,25 @@ bv_go_build_tool() {
 bv_go_build_in_module() {
     local name="$1" moddir="$2" pkg="$3" version="$4"
     shift 4
+    bv_go_cached_binary "$name" "$version" _bv_go_build_in "$moddir" "$pkg" "$@"
+}
+
+# _bv_go_build_in OUT MODULE_DIR PKG [args]: `go build` inside a wrapper module, read-only go.mod.
+_bv_go_build_in() {
+    local out="$1" moddir="$2" pkg="$3"
+    shift 3
+    bv_log "building $pkg in $moddir"
+    (cd "$moddir" && GOFLAGS="$GOFLAGS -mod=readonly" "$BV_GO" build -trimpath -o "$out" "$@" "$pkg")
+}
+
+# bv_go_cached_binary NAME VERSION BUILD_FUNCTION [args]
+#   The cache both builders share: $BV_CACHE/bin/NAME-VERSION/NAME, built at most once. Runs
+#   BUILD_FUNCTION OUT [args] in the private Go environment with a go >= BV_TOOL_GO_MIN (default
+#   BV_GO_MIN), into a scratch directory moved into place only when the binary exists, so an
+#   interrupted build never leaves a half cache. Prints the binary's path on stdout.
+bv_go_cached_binary() {
+    local name="$1" version="$2"
+    shift 2
     local dir="$BV_CACHE/bin/$name-$version"
     if [ -x "$dir/$name" ]; then
         printf '%s\n' "$dir/$name"
@@ -226,9 +237,11 @@ bv_go_build_in_module() {
         mkdir -p "$BV_CACHE/bin"
         tmp="$(mktemp -d "$BV_CACHE/bin/.tmp-$name-$version.XXXXXX")"
         trap 'rm -rf "$tmp"' EXIT
-        bv_log "building $pkg@$version in $moddir"
-        (cd "$moddir" && GOFLAGS="$GOFLAGS -mod=readonly" "$BV_GO" build -trimpath -o "$tmp/out/$name" "$@" "$pkg") >&2
-        [ -x "$tmp/out/$name" ] || bv_die "go build produced no $name"
+        mkdir "$tmp/out"
+        local build="$1"
+        shift
+        "$build" "$tmp/out/$name" "$@" >&2 || bv_die "building $name $version failed"
+        [ -x "$tmp/out/$name" ] || bv_die "building $name $version produced no binary"
         rm -rf "$dir"
         mv "$tmp/out" "$dir"
     ) || return 1
