@@ -2,6 +2,7 @@ package io.blockvault.testing;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.lang.annotation.ElementType;
+import java.lang.annotation.Inherited;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
@@ -16,6 +17,7 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  */
 @Target(ElementType.TYPE)
 @Retention(RetentionPolicy.RUNTIME)
+@Inherited
 @ExtendWith(WithKubeApiServer.Extension.class)
 public @interface WithKubeApiServer {
 

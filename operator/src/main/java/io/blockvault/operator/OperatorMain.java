@@ -1,8 +1,10 @@
 package io.blockvault.operator;
 
+import io.javaoperatorsdk.operator.Operator;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.QuarkusApplication;
 import io.quarkus.runtime.annotations.QuarkusMain;
+import jakarta.inject.Inject;
 import java.io.PrintStream;
 import java.util.Arrays;
 
@@ -12,6 +14,17 @@ import java.util.Arrays;
  */
 @QuarkusMain
 public class OperatorMain implements QuarkusApplication {
+
+    private final Operator operator;
+
+    /**
+     * QOSDK starts the operator by itself only when the application has no {@link QuarkusApplication}
+     * of its own; this one has (for --help and --version), so it starts the operator here.
+     */
+    @Inject
+    public OperatorMain(Operator operator) {
+        this.operator = operator;
+    }
 
     public static void main(String... args) {
         if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
@@ -31,7 +44,10 @@ public class OperatorMain implements QuarkusApplication {
 
     @Override
     public int run(String... args) {
+        // With leader election on (the prod profile), this waits for the Lease before reconciling.
+        operator.start();
         Quarkus.waitForExit();
+        operator.stop();
         return 0;
     }
 

@@ -24,7 +24,8 @@ public record BackupSpec(
 
         @Required
         @Pattern(Names.DEVICE_PATH)
-        @JsonPropertyDescription("Block device on that node, such as /dev/disk/by-id/nvme-...; no globs.")
+        @JsonPropertyDescription("Block device on that node, such as /dev/disk/by-id/nvme-..., or a policy's glob that"
+                + " the agent resolves on the node.")
         String device,
 
         @Default("Auto")

@@ -7,6 +7,7 @@ import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceColumnDefinition;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionVersion;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -25,8 +26,11 @@ import org.junit.jupiter.api.Test;
 /**
  * The committed CRDs are exactly what the resource classes generate.
  *
- * <p>Fabric8's generator sorts printer columns by JSON path; we put them back in the order the
- * annotations declare, so that {@code kubectl get} reads left to right as the class says. Run with
+ * <p>Two things are added to what Fabric8's generator writes. It sorts printer columns by JSON
+ * path; we put them back in the order the annotations declare, so that {@code kubectl get} reads
+ * left to right as the class says. And every {@code conditions} list becomes a map keyed by
+ * {@code type}, so that server-side apply lets the agent and the operator each own the conditions
+ * they write (an atomic list would make the last writer own all of them). Run with
  * {@code -Dblockvault.crds.update=true} (tools/update-crds does) to rewrite crds/ instead of checking.
  */
 class CrdsUpToDateTest {
@@ -81,8 +85,36 @@ class CrdsUpToDateTest {
             List<CustomResourceColumnDefinition> columns = new ArrayList<>(version.getAdditionalPrinterColumns());
             columns.sort(Comparator.comparing(c -> position.getOrDefault(c.getName(), Integer.MAX_VALUE)));
             version.setAdditionalPrinterColumns(columns);
+            conditionsAsMaps(version.getSchema().getOpenAPIV3Schema());
         }
         return HEADER + serialization.asYaml(crd);
+    }
+
+    /** Marks every array property named {@code conditions} as a list map keyed by {@code type}. */
+    private static void conditionsAsMaps(JSONSchemaProps schema) {
+        if (schema == null) {
+            return;
+        }
+        if (schema.getProperties() != null) {
+            schema.getProperties().forEach((name, property) -> {
+                if (name.equals("conditions") && "array".equals(property.getType())) {
+                    property.setXKubernetesListType("map");
+                    property.setXKubernetesListMapKeys(List.of("type"));
+                    JSONSchemaProps item = property.getItems().getSchema();
+                    List<String> required = new ArrayList<>(item.getRequired() == null ? List.of() : item.getRequired());
+                    for (String key : List.of("type", "status")) {
+                        if (!required.contains(key)) {
+                            required.add(key);
+                        }
+                    }
+                    item.setRequired(required);
+                }
+                conditionsAsMaps(property);
+            });
+        }
+        if (schema.getItems() != null) {
+            conditionsAsMaps(schema.getItems().getSchema());
+        }
     }
 
     private static void write(Map<String, String> crds) throws IOException {

@@ -1,0 +1,135 @@
+package io.blockvault.operator.backup;
+
+import io.blockvault.api.v1alpha1.Backup;
+import io.blockvault.api.v1alpha1.BackupPhase;
+import io.blockvault.operator.Labels;
+import io.blockvault.operator.config.OperatorSettings;
+import io.blockvault.operator.metrics.BackupMetrics;
+import io.blockvault.operator.retention.RestorePointCatalog;
+import io.blockvault.operator.status.Conditions;
+import io.blockvault.operator.status.EventRecorder;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import org.jboss.logging.Logger;
+
+/**
+ * The operator's part of a Backup: the agent runs it and owns its progress; the operator fails it
+ * when the node is lost or the agent stays silent, keeps metrics, and holds a finalizer so that the
+ * restore point can be deleted with the object when the user asks for that.
+ *
+ * <p>Field ownership: the timeout patch is a server-side apply with its own field manager and
+ * {@code force}, taking over {@code phase}, {@code reason}, {@code message}, {@code completionTime}
+ * and {@code conditions} from the agent at that moment only: a failed Backup is final, and an agent
+ * that comes back must not resurrect it.
+ */
+@ControllerConfiguration(name = BackupReconciler.NAME)
+public class BackupReconciler implements Reconciler<Backup>, Cleaner<Backup> {
+
+    public static final String NAME = "backup";
+    public static final String TIMEOUT_FIELD_MANAGER = "blockvault-operator-timeouts";
+    private static final Logger LOG = Logger.getLogger(BackupReconciler.class);
+
+    private final OperatorSettings settings;
+    private final Clock clock;
+    private final BackupMetrics metrics;
+    private final RestorePointCatalog catalog;
+
+    public BackupReconciler(OperatorSettings settings, Clock clock, BackupMetrics metrics,
+            RestorePointCatalog catalog) {
+        this.settings = settings;
+        this.clock = clock;
+        this.metrics = metrics;
+        this.catalog = catalog;
+    }
+
+    @Override
+    public UpdateControl<Backup> reconcile(Backup backup, Context<Backup> context) {
+        metrics.observe(backup);
+        BackupPhase phase = backup.getStatus() == null ? null : backup.getStatus().phase();
+        if (phase == BackupPhase.Succeeded || phase == BackupPhase.Failed) {
+            return UpdateControl.noUpdate();
+        }
+        Instant now = clock.instant();
+        KubernetesClient client = context.getClient();
+        Optional<Node> node = Optional.ofNullable(client.nodes().withName(backup.getSpec().nodeName()).get());
+        BackupTimeouts.Verdict verdict = BackupTimeouts.evaluate(backup, node, now, settings);
+        if (verdict.timeout().isEmpty()) {
+            return UpdateControl.<Backup>noUpdate().rescheduleAfter(verdict.recheckAfter());
+        }
+        BackupTimeouts.Timeout timeout = verdict.timeout().get();
+        applyFailure(client, backup, timeout, now);
+        new EventRecorder(client).warning(backup, timeout.reason(), "timeout", timeout.message(), now);
+        LOG.infof("Backup %s failed: %s", backup.getMetadata().getName(), timeout.message());
+        return UpdateControl.noUpdate();
+    }
+
+    /** Server-side apply of only the fields the timeout decides; see the class comment. */
+    private static void applyFailure(KubernetesClient client, Backup backup, BackupTimeouts.Timeout timeout,
+            Instant now) {
+        var conditions = Conditions.after(null, backup.getMetadata().getGeneration(), now)
+                .set(Conditions.READY, false, timeout.reason(), timeout.message())
+                .set(Conditions.DEGRADED, true, timeout.reason(), timeout.message())
+                .build();
+        Map<String, Object> status = new LinkedHashMap<>();
+        status.put("phase", BackupPhase.Failed.name());
+        status.put("reason", timeout.reason());
+        status.put("message", timeout.message());
+        status.put("completionTime", now.toString());
+        status.put("conditions", conditions);
+        GenericKubernetesResource patch = new GenericKubernetesResource();
+        patch.setApiVersion(backup.getApiVersion());
+        patch.setKind(backup.getKind());
+        patch.setMetadata(new ObjectMetaBuilder().withName(backup.getMetadata().getName()).build());
+        patch.setAdditionalProperty("status", status);
+        client.resource(patch).subresource("status").patch(new PatchContext.Builder()
+                .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(TIMEOUT_FIELD_MANAGER).withForce(true).build());
+    }
+
+    @Override
+    public DeleteControl cleanup(Backup backup, Context<Backup> context) {
+        metrics.forget(backup);
+        Map<String, String> annotations = backup.getMetadata().getAnnotations();
+        String restorePointId = backup.getStatus() == null ? null : backup.getStatus().restorePointId();
+        if (annotations == null || !"true".equals(annotations.get(Labels.DELETE_RESTORE_POINT))
+                || restorePointId == null) {
+            // The default: the restore point stays, retention decides about it.
+            return DeleteControl.defaultDelete();
+        }
+        Instant now = clock.instant();
+        EventRecorder events = new EventRecorder(context.getClient());
+        try {
+            switch (catalog.delete(backup.getSpec().repository(), restorePointId)) {
+                case LOCKED -> {
+                    events.normal(backup, "RestorePointLocked", restorePointId, "restore point " + restorePointId
+                            + " is still immutable; the Backup object is deleted once its lock expires", now);
+                    return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofHours(1));
+                }
+                case DELETED, NOT_FOUND -> {
+                    return DeleteControl.defaultDelete();
+                }
+                default -> throw new IllegalStateException("unknown outcome");
+            }
+        } catch (RestorePointCatalog.CatalogException e) {
+            // Never block deletion of the object forever on a missing client: the point stays, and says so.
+            events.warning(backup, "RestorePointNotDeleted", restorePointId, "restore point " + restorePointId
+                    + " was not deleted: " + e.getMessage() + "; retention of the policy will prune it", now);
+            return DeleteControl.defaultDelete();
+        }
+    }
+}

@@ -1,0 +1,140 @@
+package io.blockvault.operator.repository;
+
+import io.blockvault.api.v1alpha1.BackupRepository;
+import io.blockvault.api.v1alpha1.BackupRepositorySpec;
+import io.blockvault.api.v1alpha1.BackupRepositoryStatus;
+import io.blockvault.api.v1alpha1.RepositoryMode;
+import io.blockvault.operator.config.OperatorSettings;
+import io.blockvault.operator.status.Conditions;
+import io.blockvault.operator.status.EventRecorder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.Workflow;
+import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * A BackupRepository. Managed: the operator deploys it (CA and TLS Secrets, encryption keys, two
+ * Services, the StatefulSet) and reports the in-cluster endpoint. External: it only checks the CA
+ * bundle and reports the given endpoint. Capacity, usage and dedup ratio will come from the
+ * repository itself once the client library is wired in.
+ */
+@Workflow(explicitInvocation = true, dependents = {
+    @Dependent(name = BackupRepositoryReconciler.CA, type = RepositoryCaSecretDependent.class,
+            reconcilePrecondition = ManagedModeCondition.class),
+    @Dependent(name = BackupRepositoryReconciler.TLS, type = RepositoryTlsSecretDependent.class,
+            dependsOn = BackupRepositoryReconciler.CA, reconcilePrecondition = ManagedModeCondition.class),
+    @Dependent(name = BackupRepositoryReconciler.KEY, type = RepositoryEncryptionKeyDependent.class,
+            reconcilePrecondition = ManagedModeCondition.class),
+    @Dependent(name = BackupRepositoryReconciler.HEADLESS, type = RepositoryHeadlessServiceDependent.class,
+            reconcilePrecondition = ManagedModeCondition.class),
+    @Dependent(name = BackupRepositoryReconciler.SERVICE, type = RepositoryServiceDependent.class,
+            reconcilePrecondition = ManagedModeCondition.class),
+    @Dependent(name = BackupRepositoryReconciler.STATEFULSET, type = RepositoryStatefulSetDependent.class,
+            dependsOn = {BackupRepositoryReconciler.TLS, BackupRepositoryReconciler.KEY,
+                BackupRepositoryReconciler.HEADLESS},
+            reconcilePrecondition = ManagedModeCondition.class)
+})
+@ControllerConfiguration(name = BackupRepositoryReconciler.NAME)
+public class BackupRepositoryReconciler implements Reconciler<BackupRepository>, Cleaner<BackupRepository> {
+
+    public static final String NAME = "backuprepository";
+    static final String CA = "ca-secret";
+    static final String TLS = "tls-secret";
+    static final String KEY = "encryption-key-secret";
+    static final String HEADLESS = "headless-service";
+    static final String SERVICE = "client-service";
+    static final String STATEFULSET = "statefulset";
+
+    private final OperatorSettings settings;
+    private final Clock clock;
+
+    public BackupRepositoryReconciler(OperatorSettings settings, Clock clock) {
+        this.settings = settings;
+        this.clock = clock;
+    }
+
+    @Override
+    public UpdateControl<BackupRepository> reconcile(BackupRepository repository, Context<BackupRepository> context) {
+        Instant now = clock.instant();
+        var workflow = context.managedWorkflowAndDependentResourceContext();
+        workflow.put(OperatorSettings.class, settings);
+        workflow.put(Clock.class, clock);
+        workflow.reconcileManagedWorkflow();
+
+        BackupRepositorySpec spec = repository.getSpec();
+        BackupRepositoryStatus old = repository.getStatus();
+        Conditions conditions = Conditions.after(old == null ? null : old.conditions(),
+                repository.getMetadata().getGeneration(), now);
+        String endpoint;
+        if (spec.mode() == RepositoryMode.External) {
+            endpoint = spec.external().endpoint();
+            if (Certificates.parseCertificates(spec.external().caBundle()).isEmpty()) {
+                String message = "spec.external.caBundle holds no PEM certificate; paste the CA certificate(s) that "
+                        + "signed the repository's TLS certificate (-----BEGIN CERTIFICATE----- ...)";
+                conditions.set(Conditions.READY, false, "InvalidCaBundle", message)
+                        .set(Conditions.PROGRESSING, false, "InvalidCaBundle", message)
+                        .set(Conditions.DEGRADED, true, "InvalidCaBundle", message);
+            } else {
+                conditions.set(Conditions.READY, true, "ExternalConfigured", "external repository at " + endpoint
+                        + "; reachability is checked by the agents when they connect")
+                        .set(Conditions.PROGRESSING, false, "ExternalConfigured", "nothing to deploy")
+                        .set(Conditions.DEGRADED, false, "AsExpected", "configuration is valid");
+            }
+        } else {
+            RepositoryNames names = new RepositoryNames(repository.getMetadata().getName(), settings.namespace());
+            endpoint = names.endpoint();
+            StatefulSet sts = context.getSecondaryResources(StatefulSet.class).stream().findFirst().orElse(null);
+            int ready = sts == null || sts.getStatus() == null || sts.getStatus().getReadyReplicas() == null ? 0
+                    : sts.getStatus().getReadyReplicas();
+            if (ready > 0) {
+                conditions.set(Conditions.READY, true, "RepositoryRunning", "the repository pod is ready at "
+                        + endpoint)
+                        .set(Conditions.PROGRESSING, false, "Deployed", "StatefulSet " + names.statefulSet()
+                                + " is ready");
+            } else {
+                String message = "StatefulSet " + settings.namespace() + "/" + names.statefulSet()
+                        + " has no ready pod yet; if this lasts, check its pod and the PersistentVolumeClaim "
+                        + "data-" + names.statefulSet() + "-0";
+                conditions.set(Conditions.READY, false, "RepositoryStarting", message)
+                        .set(Conditions.PROGRESSING, true, "RepositoryStarting", message);
+            }
+            conditions.set(Conditions.DEGRADED, false, "AsExpected", "all objects of the repository are in place");
+        }
+        BackupRepositoryStatus status = new BackupRepositoryStatus(repository.getMetadata().getGeneration(), endpoint,
+                spec.immutabilityDays(), old == null ? null : old.capacityBytes(), old == null ? null : old.usedBytes(),
+                old == null ? null : old.dedupRatio(), old == null ? null : old.restorePoints(), conditions.build());
+        if (old == null || old.endpoint() == null || !old.endpoint().equals(endpoint)) {
+            new EventRecorder(context.getClient()).normal(repository, "EndpointSet", endpoint,
+                    "repository endpoint is " + endpoint, now);
+        }
+        // Certificates are checked again well before any renewal window could be missed.
+        Duration recheck = Duration.ofHours(1);
+        if (status.equals(old)) {
+            return UpdateControl.<BackupRepository>noUpdate().rescheduleAfter(recheck);
+        }
+        BackupRepository patch = new BackupRepository();
+        patch.setMetadata(new ObjectMetaBuilder().withName(repository.getMetadata().getName()).build());
+        patch.setStatus(status);
+        return UpdateControl.patchStatus(patch).rescheduleAfter(recheck);
+    }
+
+    @Override
+    public DeleteControl cleanup(BackupRepository repository, Context<BackupRepository> context) {
+        // Explicit deletion of the StatefulSet, Services and certificate Secrets (a cluster's garbage
+        // collector would also do it through the owner references); the encryption keys stay.
+        var workflow = context.managedWorkflowAndDependentResourceContext();
+        workflow.put(OperatorSettings.class, settings);
+        workflow.put(Clock.class, clock);
+        workflow.cleanupManageWorkflow();
+        return DeleteControl.defaultDelete();
+    }
+}
