@@ -18,7 +18,7 @@ public final class NativeFd implements AutoCloseable {
 
     public static NativeFd open(String path, int flags) throws IOException {
         try {
-            return new NativeFd(path, LibC.INSTANCE.open(path, flags | LibC.O_CLOEXEC));
+            return new NativeFd(path, LibC.INSTANCE.open(path, flags | LibC.O_CLOEXEC, 0));
         } catch (LastErrorException e) {
             throw new ErrnoException("open " + path, e.getErrorCode());
         }

@@ -1,0 +1,86 @@
+package io.blockvault.agent.cli;
+
+import io.blockvault.agent.keys.KeyFile;
+import io.blockvault.repository.client.ConnectionPool;
+import io.blockvault.repository.client.Repository;
+import io.blockvault.repository.client.TransportClient;
+import io.blockvault.repository.format.ChunkCodec;
+import io.blockvault.repository.store.RepositoryLayout;
+import io.blockvault.repository.store.RepositoryStore;
+import io.blockvault.repository.store.StoreLimits;
+import io.blockvault.repository.transport.Tls;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Option;
+
+/** How to reach the repository and the keys to use with it; shared by every subcommand. */
+public final class RepositoryOptions {
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Where where;
+
+    static final class Where {
+        @Option(names = "--repository", paramLabel = "HOST:PORT",
+                description = "the repository transport (TLS 1.3), e.g. backup.example:6162")
+        String remote;
+
+        @Option(names = "--repository-dir", paramLabel = "DIR",
+                description = "a local directory repository on this server (no transport, no guard needed)")
+        Path local;
+    }
+
+    @Option(names = "--ca-file", paramLabel = "FILE", description = "PEM CA that signed the repository's certificate")
+    Path caFile;
+
+    @Option(names = "--token-file", paramLabel = "FILE", description = "file holding this node's bearer token")
+    Path tokenFile;
+
+    @Option(names = "--key-file", paramLabel = "FILE", required = true,
+            description = "repository keys (id-key, encryption-key, encryption-key-id; see README)")
+    Path keyFile;
+
+    @Option(names = "--connections", paramLabel = "N", defaultValue = "4",
+            description = "parallel connections to the repository (default: ${DEFAULT-VALUE})")
+    int connections;
+
+    ChunkCodec codec() throws IOException {
+        return new ChunkCodec(KeyFile.read(keyFile));
+    }
+
+    Repository open(picocli.CommandLine cmd) throws IOException {
+        if (where.local != null) {
+            if (!Files.isDirectory(where.local)) {
+                throw new IOException("repository directory " + where.local + " does not exist; create it (mkdir -p "
+                        + where.local + ") or check the path");
+            }
+            RepositoryStore store = new RepositoryStore(new RepositoryLayout(where.local), StoreLimits.DEFAULT);
+            store.open();
+            return store;
+        }
+        if (caFile == null || tokenFile == null) {
+            throw new picocli.CommandLine.ParameterException(cmd, "--repository needs --ca-file and --token-file");
+        }
+        String remote = where.remote;
+        int colon = remote.lastIndexOf(':');
+        if (colon <= 0 || colon == remote.length() - 1) {
+            throw new picocli.CommandLine.ParameterException(cmd, "--repository must be HOST:PORT, got '" + remote
+                    + "'");
+        }
+        int port;
+        try {
+            port = Integer.parseInt(remote.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new picocli.CommandLine.ParameterException(cmd, "the port in --repository '" + remote
+                    + "' is not a number");
+        }
+        if (!Files.isReadable(tokenFile)) {
+            throw new IOException("token file " + tokenFile + " cannot be read; check the path and its permissions");
+        }
+        String token = Files.readString(tokenFile).trim();
+        TransportClient.Endpoint endpoint = new TransportClient.Endpoint(remote.substring(0, colon), port,
+                Tls.client(caFile), token);
+        return ConnectionPool.of(endpoint, Math.max(1, connections));
+    }
+}
