@@ -48,6 +48,7 @@ class HelmLifecycleIT {
         assertThat(client.apps().deployments().inNamespace(NAMESPACE).withName("bv-operator").get().getSpec()
                 .getReplicas()).isEqualTo(1);
         assertThat(client.serviceAccounts().inNamespace(NAMESPACE).withName("bv-operator").get()).isNotNull();
+        assertThat(client.services().inNamespace(NAMESPACE).withName("bv-operator-metrics").get()).isNotNull();
         assertThat(client.rbac().clusterRoles().withName("bv-operator").get().getRules()).isNotEmpty();
         assertThat(client.network().networkPolicies().inNamespace(NAMESPACE).withName("bv-repository").get())
                 .isNotNull();
@@ -94,6 +95,8 @@ class HelmLifecycleIT {
         assertThat(uninstall.exitCode()).as(uninstall.output()).isZero();
         assertThat(client.apps().deployments().inNamespace(NAMESPACE).withName("bv-operator").get()).isNull();
         assertThat(client.serviceAccounts().inNamespace(NAMESPACE).withName("bv-operator").get()).isNull();
+        assertThat(client.services().inNamespace(NAMESPACE).withName("bv-operator-metrics").get()).isNull();
+        assertThat(client.rbac().roles().inNamespace(NAMESPACE).withName("bv-operator").get()).isNull();
         assertThat(client.rbac().clusterRoles().withName("bv-operator").get()).isNull();
         assertThat(client.rbac().clusterRoleBindings().withName("bv-operator").get()).isNull();
         assertThat(client.network().networkPolicies().inNamespace(NAMESPACE).withName("bv-repository").get())

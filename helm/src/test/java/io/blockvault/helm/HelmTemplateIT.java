@@ -25,6 +25,11 @@ class HelmTemplateIT {
                 kubernetes.io/os: linux
             networkPolicy:
               enabled: true
+            metrics:
+              serviceMonitor: true
+              prometheusRule: true
+              lastSuccessMaxAgeHours: 30
+              grafanaDashboard: true
             defaultRepository:
               enabled: true
               name: main
@@ -48,6 +53,39 @@ class HelmTemplateIT {
     static void start() {
         api = KubeApiServer.startEmpty();
         helm = Helm.forCluster(null);
+        installMonitoringKinds();
+    }
+
+    /**
+     * The chart's ServiceMonitor and PrometheusRule belong to the Prometheus operator, whose CRDs
+     * are not ours to ship. Registered here with open schemas, they let the server-side dry run
+     * check everything but those two kinds' fields.
+     */
+    private static void installMonitoringKinds() {
+        for (String kind : new String[] {"ServiceMonitor", "PrometheusRule"}) {
+            String plural = kind.toLowerCase(java.util.Locale.ROOT) + "s";
+            var crd = api.client().getKubernetesSerialization().unmarshal("""
+                    apiVersion: apiextensions.k8s.io/v1
+                    kind: CustomResourceDefinition
+                    metadata:
+                      name: %s.monitoring.coreos.com
+                    spec:
+                      group: monitoring.coreos.com
+                      scope: Namespaced
+                      names: {kind: %s, plural: %s}
+                      versions:
+                        - name: v1
+                          served: true
+                          storage: true
+                          schema:
+                            openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+                    """.formatted(plural, kind, plural), io.fabric8.kubernetes.api.model.apiextensions.v1
+                    .CustomResourceDefinition.class);
+            api.client().resource(crd).serverSideApply();
+        }
+        CommandResult established = api.kubectl("wait", "--for", "condition=established", "--timeout=60s", "crd",
+                "servicemonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com");
+        assertThat(established.exitCode()).as(established.output()).isZero();
     }
 
     @AfterAll
@@ -75,9 +113,21 @@ class HelmTemplateIT {
     void everyOptionalFeatureRendersObjectsTheApiServerAccepts() throws IOException {
         String rendered = render(ALL_FEATURES);
         assertThat(rendered).containsPattern("(?m)^kind: BackupRepository$").containsPattern("(?m)^kind: BackupPolicy$");
+        assertThat(rendered).containsPattern("(?m)^kind: ServiceMonitor$").containsPattern("(?m)^kind: PrometheusRule$")
+                .contains("grafana_dashboard: \"1\"", "> 108000");
         assertThat(rendered).contains("replicas: 2",
                 "storageClassName: \"local-xfs\"", "- path: \"/dev/sdb\"");
         assertAccepted(rendered);
+    }
+
+    @Test
+    void dashboardIsValidJson() throws IOException {
+        String rendered = render(ALL_FEATURES);
+        String configMap = rendered.substring(rendered.indexOf("grafana_dashboard"));
+        String json = configMap.substring(configMap.indexOf("blockvault.json: |") + "blockvault.json: |".length());
+        var dashboard = api.client().getKubernetesSerialization().unmarshal(json.strip(), java.util.Map.class);
+        assertThat(dashboard).containsEntry("uid", "blockvault-backups");
+        assertThat((java.util.List<?>) dashboard.get("panels")).hasSizeGreaterThanOrEqualTo(6);
     }
 
     @Test
