@@ -170,3 +170,113 @@ case_unload() {
 	result PASS unload
 }
 
+
+# the node agent (a Java runtime and its jar staged by run-vm) against these
+# modules: a mounted ext4 under write load, full then CBT-incremental backup
+# to a directory repository, restore to another device, fsck, checksums
+agent() { # agent SUBCOMMAND ARGS...
+	sub=$1
+	shift
+	/opt/jre/bin/java -Xmx256m -Xss512k -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+		-Djava.io.tmpdir=/tmp/jtmp -jar /opt/agent.jar "$sub" --node vm --json \
+		--repository-dir /tmp/repo --key-file /tmp/keys "$@"
+}
+json_field() { # json_field FILE NAME
+	sed -n "s/.*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p" "$1"
+}
+agent_writer() { # agent_writer DIR STOPFILE: a slow, steady load
+	i=0
+	while [ ! -e "$2" ]; do
+		dd if=/dev/urandom of="$1/w$((i % 8))" bs=64k count=2 2>/dev/null
+		[ $((i % 8)) -eq 0 ] && sync
+		i=$((i + 1))
+		sleep 1
+	done
+}
+agent_files() { # agent_files DIR N: N random 1 MiB files, synced, checksummed
+	mkdir -p "$1"
+	j=0
+	while [ $j -lt "$2" ]; do
+		dd if=/dev/urandom of="$1/s$j" bs=64k count=16 2>/dev/null
+		j=$((j + 1))
+	done
+	sync
+	(cd /mnt/a && md5sum "${1#/mnt/a/}"/s*) >> /tmp/agent.md5
+}
+agent_fail() {
+	touch /tmp/stopw
+	wait "$wpid" 2>/dev/null
+	for f in /tmp/b1.json /tmp/b2.json /tmp/r.json /tmp/agent.err; do
+		[ -s "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }
+	done
+	result FAIL agent "$1"
+	umount /mnt/b 2>/dev/null
+	bvtest detach /dev/loop4 2>/dev/null
+	umount /mnt/a 2>/dev/null
+	loop_down 4
+	loop_down 5
+	umount /tmp/repo 2>/dev/null
+}
+case_agent() {
+	if [ ! -x /opt/jre/bin/java ] || [ ! -f /opt/agent.jar ]; then
+		result FAIL agent "no agent in the initramfs"
+		return
+	fi
+	src=/dev/loop4 dst=/dev/loop5 wpid=
+	loop_up 4 96M
+	loop_up 5 96M
+	mkdir -p /tmp/repo /tmp/jtmp /diff/agent
+	# a directory repository keeps 1 GiB free (StoreLimits.DEFAULT, not an
+	# option of the agent): a tmpfs that says it has room, uses only what is
+	# written
+	mount -t tmpfs -o size=4g repo /tmp/repo || { result FAIL agent "repository tmpfs"; return; }
+	rm -f /tmp/agent.md5 /tmp/stopw /tmp/agent.err
+	printf 'id-key=%s\n' "$(head -c 32 /dev/urandom | base64 | tr -d '\n')" > /tmp/keys
+	chmod 600 /tmp/keys
+	mkfs.ext4 -q -F $src || { result FAIL agent "mkfs"; return; }
+	mount -t ext4 $src /mnt/a || { result FAIL agent "mount"; return; }
+	agent_files /mnt/a/one 8
+	agent_writer /mnt/a /tmp/stopw &
+	wpid=$!
+	sleep 2
+	set -- --device $src --snapshot blksnap --diff-storage /diff/agent --diff-limit-mib 128 \
+		--chunk-size-mib 1 --workers 2 --uploads 1
+	t0=$(date +%s)
+	agent backup "$@" > /tmp/b1.json 2> /tmp/agent.err || { agent_fail "full backup"; return; }
+	t1=$(date +%s)
+	echo "full backup: $(cat /tmp/b1.json) ($((t1 - t0)) s)"
+	agent_files /mnt/a/two 4
+	sleep 2
+	agent backup "$@" > /tmp/b2.json 2> /tmp/agent.err || { agent_fail "incremental backup"; return; }
+	t2=$(date +%s)
+	echo "incremental backup: $(cat /tmp/b2.json) ($((t2 - t1)) s)"
+	touch /tmp/stopw
+	wait $wpid
+	size=$(json_field /tmp/b2.json deviceSizeBytes)
+	scanned=$(json_field /tmp/b2.json scannedBytes)
+	sent=$(json_field /tmp/b2.json sentBytes)
+	point=$(json_field /tmp/b2.json pointId)
+	[ "$(json_field /tmp/b1.json snapshotProvider)" = blksnap ] || { agent_fail "full backup not through blksnap"; return; }
+	[ "$(json_field /tmp/b2.json mode)" = Cbt ] || { agent_fail "incremental mode is not Cbt"; return; }
+	[ "$(json_field /tmp/b2.json parentPointId)" = "$(json_field /tmp/b1.json pointId)" ] ||
+		{ agent_fail "incremental parent is not the full backup"; return; }
+	if ! { [ -n "$size" ] && [ "$scanned" -gt 0 ] && [ "$scanned" -le $((size / 4)) ] &&
+		[ "$sent" -le $((size / 4)) ]; }; then
+		agent_fail "incremental read $scanned and sent $sent of $size bytes"
+		return
+	fi
+	agent restore --point "$point" --target $dst > /tmp/r.json 2> /tmp/agent.err || { agent_fail "restore"; return; }
+	t3=$(date +%s)
+	echo "restore: $(cat /tmp/r.json) ($((t3 - t2)) s)"
+	fsck.ext4 -fn $dst || { agent_fail "fsck of the restored device"; return; }
+	mount -t ext4 $dst /mnt/b || { agent_fail "mount of the restored device"; return; }
+	(cd /mnt/b && md5sum -c /tmp/agent.md5) || { agent_fail "checksums"; return; }
+	umount /mnt/b
+	bvtest detach $src || { result FAIL agent "detach"; return; }
+	umount /mnt/a || { result FAIL agent "umount"; return; }
+	loop_down 4
+	loop_down 5
+	umount /tmp/repo
+	rm -rf /tmp/repo /tmp/jtmp /diff/agent
+	result PASS agent
+}

@@ -42,6 +42,7 @@ else
 		case $c in
 		stress) t=240 ;;
 		mounted-fs) t=240 ;;
+		agent) t=240 ;;
 		*) t=150 ;;
 		esac
 		run_case "$c" $t
