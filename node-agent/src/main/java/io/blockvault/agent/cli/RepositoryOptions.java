@@ -41,6 +41,11 @@ public final class RepositoryOptions {
             description = "repository keys (id-key, encryption-key, encryption-key-id; see README)")
     Path keyFile;
 
+    @Option(names = "--min-free-mib", paramLabel = "MIB", defaultValue = "1024",
+            description = "with --repository-dir: space the repository's filesystem keeps free; uploads beyond it "
+                    + "are refused (default: ${DEFAULT-VALUE})")
+    long minFreeMiB;
+
     @Option(names = "--connections", paramLabel = "N", defaultValue = "4",
             description = "parallel connections to the repository (default: ${DEFAULT-VALUE})")
     int connections;
@@ -55,7 +60,13 @@ public final class RepositoryOptions {
                 throw new IOException("repository directory " + where.local + " does not exist; create it (mkdir -p "
                         + where.local + ") or check the path");
             }
-            RepositoryStore store = new RepositoryStore(new RepositoryLayout(where.local), StoreLimits.DEFAULT);
+            if (minFreeMiB < 0) {
+                throw new picocli.CommandLine.ParameterException(cmd, "--min-free-mib must be 0 or more, got "
+                        + minFreeMiB);
+            }
+            StoreLimits limits = new StoreLimits(StoreLimits.DEFAULT.maxNodeBytes(),
+                    StoreLimits.DEFAULT.maxPointsPerNode(), minFreeMiB << 20, StoreLimits.DEFAULT.leaseTtlMillis());
+            RepositoryStore store = new RepositoryStore(new RepositoryLayout(where.local), limits);
             store.open();
             return store;
         }
