@@ -4,6 +4,7 @@ import io.blockvault.agent.cli.BackupCommand;
 import io.blockvault.agent.cli.ListCommand;
 import io.blockvault.agent.cli.RestoreCommand;
 import io.blockvault.agent.cli.VerifyCommand;
+import io.blockvault.agent.controller.RunCommand;
 import io.blockvault.repository.client.RepositoryException;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
@@ -19,7 +20,8 @@ import picocli.CommandLine.Command;
 @Command(name = "blockvault-agent", mixinStandardHelpOptions = true,
         description = "The blockvault node agent: snapshot block devices, back up what changed, restore.",
         versionProvider = AgentCommand.Version.class,
-        subcommands = {BackupCommand.class, RestoreCommand.class, ListCommand.class, VerifyCommand.class})
+        subcommands = {BackupCommand.class, RestoreCommand.class, ListCommand.class, VerifyCommand.class,
+                RunCommand.class})
 public final class AgentCommand implements Runnable {
 
     @CommandLine.Spec

@@ -6,12 +6,12 @@ import java.nio.file.Path;
 import java.util.Locale;
 
 /** The default node name: this host's name, as Kubernetes would name the node. */
-final class Nodes {
+public final class Nodes {
 
     private Nodes() {
     }
 
-    static String hostname() {
+    public static String hostname() {
         try {
             return Files.readString(Path.of("/proc/sys/kernel/hostname")).trim().toLowerCase(Locale.ROOT);
         } catch (IOException e) {

@@ -1,5 +1,6 @@
 package io.blockvault.agent.cli;
 
+import io.blockvault.agent.backup.RepositoryConnector;
 import io.blockvault.agent.keys.KeyFile;
 import io.blockvault.repository.client.ConnectionPool;
 import io.blockvault.repository.client.Repository;
@@ -50,11 +51,19 @@ public final class RepositoryOptions {
             description = "parallel connections to the repository (default: ${DEFAULT-VALUE})")
     int connections;
 
-    ChunkCodec codec() throws IOException {
+    public ChunkCodec codec() throws IOException {
         return new ChunkCodec(KeyFile.read(keyFile));
     }
 
     Repository open(picocli.CommandLine cmd) throws IOException {
+        return connector(cmd).open();
+    }
+
+    /**
+     * Checks the options now and returns what opens the repository later, once per backup: the
+     * DaemonSet mode must survive a repository that is down when it starts.
+     */
+    public RepositoryConnector connector(picocli.CommandLine cmd) throws IOException {
         if (where.local != null) {
             if (!Files.isDirectory(where.local)) {
                 throw new IOException("repository directory " + where.local + " does not exist; create it (mkdir -p "
@@ -66,9 +75,12 @@ public final class RepositoryOptions {
             }
             StoreLimits limits = new StoreLimits(StoreLimits.DEFAULT.maxNodeBytes(),
                     StoreLimits.DEFAULT.maxPointsPerNode(), minFreeMiB << 20, StoreLimits.DEFAULT.leaseTtlMillis());
-            RepositoryStore store = new RepositoryStore(new RepositoryLayout(where.local), limits);
-            store.open();
-            return store;
+            Path dir = where.local;
+            return () -> {
+                RepositoryStore store = new RepositoryStore(new RepositoryLayout(dir), limits);
+                store.open();
+                return store;
+            };
         }
         if (caFile == null || tokenFile == null) {
             throw new picocli.CommandLine.ParameterException(cmd, "--repository needs --ca-file and --token-file");
@@ -89,9 +101,11 @@ public final class RepositoryOptions {
         if (!Files.isReadable(tokenFile)) {
             throw new IOException("token file " + tokenFile + " cannot be read; check the path and its permissions");
         }
-        String token = Files.readString(tokenFile).trim();
-        TransportClient.Endpoint endpoint = new TransportClient.Endpoint(remote.substring(0, colon), port,
-                Tls.client(caFile), token);
-        return ConnectionPool.of(endpoint, Math.max(1, connections));
+        String host = remote.substring(0, colon);
+        Path ca = caFile;
+        Path token = tokenFile;
+        int pooled = Math.max(1, connections);
+        return () -> ConnectionPool.of(new TransportClient.Endpoint(host, port, Tls.client(ca),
+                Files.readString(token).trim()), pooled);
     }
 }

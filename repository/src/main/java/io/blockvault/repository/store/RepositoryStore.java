@@ -176,31 +176,48 @@ public final class RepositoryStore implements Repository {
             presence.add(id);
             return false;
         }
+        // Reserve the quota before writing: uploads of one node run in parallel, and a check followed
+        // by a later add would let them all pass together.
         AtomicLong used = usage(node);
-        if (used.get() + length > limits.maxNodeBytes()) {
-            throw new RepositoryException(Reason.QUOTA_EXCEEDED, "node " + node + " has uploaded " + used.get()
-                    + " bytes of its quota of " + limits.maxNodeBytes() + "; delete old restore points or raise "
-                    + "the node quota");
+        long reserved = used.addAndGet(length);
+        if (reserved > limits.maxNodeBytes()) {
+            used.addAndGet(-length);
+            throw new RepositoryException(Reason.QUOTA_EXCEEDED, "node " + node + " has uploaded "
+                    + (reserved - length) + " bytes of its quota of " + limits.maxNodeBytes()
+                    + "; delete old restore points or raise the node quota");
         }
-        long free = Files.getFileStore(layout.incoming()).getUsableSpace();
-        if (free - length < limits.minFreeBytes()) {
-            throw new RepositoryException(Reason.QUOTA_EXCEEDED, "the repository filesystem has " + free
-                    + " bytes free and keeps a reserve of " + limits.minFreeBytes() + "; add space or prune");
+        boolean created = false;
+        try {
+            long free = Files.getFileStore(layout.incoming()).getUsableSpace();
+            if (free - length < limits.minFreeBytes()) {
+                throw new RepositoryException(Reason.QUOTA_EXCEEDED, "the repository filesystem has " + free
+                        + " bytes free and keeps a reserve of " + limits.minFreeBytes() + "; add space or prune");
+            }
+            // The chunk's data is fsynced before it gets its name; the name itself is made durable by
+            // the one directory fsync of the commit that needs it (a crash before that only loses
+            // uploads the next lack check asks for again).
+            created = DurableFiles.createNew(layout.incomingChunk(id), layout.incomingTmp(),
+                    out -> out.write(stored, 0, length), false);
+        } finally {
+            if (!created) {
+                used.addAndGet(-length);
+            }
         }
-        // The chunk's data is fsynced before it gets its name; the name itself is made durable by the
-        // one directory fsync of the commit that needs it (a crash before that only loses uploads the
-        // next lack check asks for again).
-        boolean created = DurableFiles.createNew(layout.incomingChunk(id), layout.incomingTmp(),
-                out -> out.write(stored, 0, length), false);
         presence.add(id);
         if (created) {
-            long total = used.addAndGet(length);
+            persistUsage(node, used);
+        }
+        return created;
+    }
+
+    /** Writes the node's usage; serialised per node so a slower writer cannot store an older total. */
+    private void persistUsage(String node, AtomicLong used) throws IOException {
+        synchronized (used) {
             Path tmp = layout.incomingTmp().resolve(node + "." + UUID.randomUUID() + ".usage");
-            Files.writeString(tmp, Long.toString(total));
+            Files.writeString(tmp, Long.toString(used.get()));
             Files.move(tmp, layout.usage().resolve(node), StandardCopyOption.ATOMIC_MOVE,
                     StandardCopyOption.REPLACE_EXISTING);
         }
-        return created;
     }
 
     private AtomicLong usage(String node) {

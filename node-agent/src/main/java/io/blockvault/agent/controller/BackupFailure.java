@@ -1,0 +1,24 @@
+package io.blockvault.agent.controller;
+
+/**
+ * A backup that cannot succeed, with the CamelCase reason written to {@code status.reason} and a
+ * message that says what failed, why, and what to do.
+ */
+public final class BackupFailure extends Exception {
+
+    private final String reason;
+
+    public BackupFailure(String reason, String message) {
+        super(message);
+        this.reason = reason;
+    }
+
+    public BackupFailure(String reason, String message, Throwable cause) {
+        super(message, cause);
+        this.reason = reason;
+    }
+
+    public String reason() {
+        return reason;
+    }
+}

@@ -1,0 +1,53 @@
+package io.blockvault.agent.controller;
+
+import io.blockvault.agent.backup.RepositoryConnector;
+import io.blockvault.agent.backup.BackupEngine;
+import io.blockvault.agent.backup.BackupResult;
+import io.blockvault.agent.backup.BackupSettings;
+import io.blockvault.agent.snapshot.SnapshotProvider;
+import io.blockvault.repository.client.BackupListener;
+import io.blockvault.repository.client.Repository;
+import io.blockvault.repository.format.ChunkCodec;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Optional;
+
+/**
+ * The {@link BackupEngine} as the controller runs it: a repository opened per backup (so an
+ * unreachable repository fails one Backup, not the agent), the node's keys and snapshot provider.
+ */
+public final class EngineBackupRunner implements BackupRunner {
+
+    /** Engine settings that are the same for every backup of this agent. */
+    public record Tuning(Path diffStorage, long diffLimitBytes, int workers, int uploads, int chunkSizeBytes,
+            boolean directIo, boolean freeze) {
+    }
+
+    private final String node;
+    private final RepositoryConnector repository;
+    private final ChunkCodec codec;
+    private final SnapshotProvider snapshots;
+    private final Tuning tuning;
+    private final Clock clock;
+
+    public EngineBackupRunner(String node, RepositoryConnector repository, ChunkCodec codec,
+            SnapshotProvider snapshots, Tuning tuning, Clock clock) {
+        this.node = node;
+        this.repository = repository;
+        this.codec = codec;
+        this.snapshots = snapshots;
+        this.tuning = tuning;
+        this.clock = clock;
+    }
+
+    @Override
+    public BackupResult run(Path device, boolean full, BackupListener listener) throws IOException {
+        BackupSettings settings = new BackupSettings(node, device, full, tuning.diffStorage(),
+                tuning.diffLimitBytes(), tuning.workers(), tuning.uploads(), 0, tuning.chunkSizeBytes(),
+                tuning.directIo(), tuning.freeze(), Optional.empty());
+        try (Repository repo = repository.open()) {
+            return new BackupEngine(repo, codec, snapshots, clock).backup(settings, listener);
+        }
+    }
+}

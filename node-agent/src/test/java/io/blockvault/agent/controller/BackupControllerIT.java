@@ -1,0 +1,387 @@
+package io.blockvault.agent.controller;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.blockvault.agent.backup.BackupResult;
+import io.blockvault.agent.snapshot.NoSnapProvider;
+import io.blockvault.agent.testing.Host;
+import io.blockvault.agent.testing.LoopDevice;
+import io.blockvault.agent.testing.TestRepository;
+import io.blockvault.api.v1alpha1.Backup;
+import io.blockvault.api.v1alpha1.BackupMode;
+import io.blockvault.api.v1alpha1.BackupPhase;
+import io.blockvault.api.v1alpha1.BackupSpec;
+import io.blockvault.api.v1alpha1.BackupStatus;
+import io.blockvault.api.v1alpha1.BackupType;
+import io.blockvault.api.v1alpha1.Progress;
+import io.blockvault.repository.client.BackupProgress;
+import io.blockvault.repository.client.ConnectionPool;
+import io.blockvault.repository.format.PointStats;
+import io.blockvault.testing.KubeApiServer;
+import io.blockvault.testing.WithKubeApiServer;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ManagedFieldsEntry;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The DaemonSet loop against a real kube-apiserver (the CRDs of crds/) and a real repository
+ * transport, on loop devices: Running then Succeeded with progress and a committed restore point,
+ * an incremental second backup, other nodes' Backups untouched, DeviceNotFound, no rerun after a
+ * restart, AgentRestarted for a Backup left Running, at most --concurrency at once.
+ */
+@WithKubeApiServer
+class BackupControllerIT {
+
+    static final String NODE = TestRepository.NODE;
+    static final int CHUNK = 1 << 20;
+    static final long SIZE = 24L * CHUNK;
+
+    final KubernetesClient client;
+    final KubeApiServer api;
+    @TempDir
+    Path dir;
+    TestRepository repo;
+    ConnectionPool pool;
+    final List<AutoCloseable> cleanup = new ArrayList<>();
+    /** Every (name, phase) the API server reported, in order. */
+    final List<String> phasesSeen = new CopyOnWriteArrayList<>();
+    SharedIndexInformer<Backup> observer;
+
+    BackupControllerIT(KubeApiServer api, KubernetesClient client) {
+        this.api = api;
+        this.client = client;
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        Host.requireRoot();
+        deleteBackups();
+        repo = TestRepository.start(dir);
+        pool = repo.pool(2);
+        observer = client.resources(Backup.class).inform(new ResourceEventHandler<Backup>() {
+            @Override
+            public void onAdd(Backup b) {
+                record(b);
+            }
+
+            @Override
+            public void onUpdate(Backup before, Backup after) {
+                record(after);
+            }
+
+            @Override
+            public void onDelete(Backup b, boolean unknown) {
+            }
+        });
+    }
+
+    void record(Backup b) {
+        phasesSeen.add(b.getMetadata().getName() + "=" + (b.getStatus() == null ? null : b.getStatus().phase()));
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        // Controllers first (they may still read devices), then loop devices: always, in reverse order.
+        for (int i = cleanup.size() - 1; i >= 0; i--) {
+            try {
+                cleanup.get(i).close();
+            } catch (Exception e) {
+                // keep cleaning
+            }
+        }
+        observer.close();
+        deleteBackups();
+        pool.close();
+        repo.close();
+    }
+
+    void deleteBackups() {
+        client.resources(Backup.class).delete();
+        await().atMost(Duration.ofSeconds(30)).until(() -> client.resources(Backup.class).list().getItems().isEmpty());
+    }
+
+    BackupController controller(int concurrency, BackupRunner runner) {
+        BackupController c = new BackupController(client, new BackupController.Settings(NODE, concurrency,
+                Duration.ZERO, Duration.ofSeconds(30)), new DeviceResolver(), runner, Clock.systemUTC());
+        cleanup.add(c);
+        c.start();
+        return c;
+    }
+
+    BackupRunner engine() {
+        return new EngineBackupRunner(NODE, () -> repo.pool(2), TestRepository.codec(), new NoSnapProvider(),
+                new EngineBackupRunner.Tuning(dir, 64L << 20, 2, 2, CHUNK, true, false), Clock.systemUTC());
+    }
+
+    LoopDevice loop(String name) throws Exception {
+        LoopDevice d = LoopDevice.create(dir.resolve(name), SIZE);
+        cleanup.add(d);
+        byte[] data = new byte[(int) SIZE];
+        new Random(11).nextBytes(data);
+        d.write(0, data);
+        return d;
+    }
+
+    Backup create(String name, String node, String device) {
+        Backup b = new Backup();
+        b.setMetadata(new ObjectMetaBuilder().withName(name).build());
+        b.setSpec(new BackupSpec(null, "main", node, device, BackupType.Auto));
+        return client.resource(b).create();
+    }
+
+    Backup get(String name) {
+        return client.resources(Backup.class).withName(name).get();
+    }
+
+    BackupStatus awaitPhase(String name, BackupPhase phase) {
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            Backup b = get(name);
+            return b != null && b.getStatus() != null && b.getStatus().phase() == phase;
+        });
+        return get(name).getStatus();
+    }
+
+    static Condition agentCondition(BackupStatus s) {
+        return s.conditions().stream().filter(c -> BackupController.CONDITION.equals(c.getType())).findFirst()
+                .orElseThrow();
+    }
+
+    List<String> points() throws Exception {
+        return pool.listPoints(Optional.of(NODE)).stream().map(s -> s.ref().pointId()).toList();
+    }
+
+    @Test
+    void backsUpThisNodesBackupsIncrementallyAndNeverRerunsThem() throws Exception {
+        LoopDevice disk = loop("disk0");
+        create("other-node", "node-b", disk.device().toString());
+        create("first", NODE, disk.device().toString());
+        controller(1, engine());
+
+        BackupStatus first = awaitPhase("first", BackupPhase.Succeeded);
+        assertThat(phasesSeen).containsSubsequence("first=Running", "first=Succeeded");
+        assertThat(first.restorePointId()).isNotBlank();
+        assertThat(points()).containsExactly(first.restorePointId());
+        assertThat(first.parentRestorePointId()).isNull();
+        assertThat(first.mode()).isEqualTo(BackupMode.NoSnap);
+        assertThat(first.modeReason()).isNotBlank();
+        assertThat(first.crashConsistent()).isFalse();
+        assertThat(first.startTime()).isNotBlank();
+        assertThat(first.completionTime()).isNotBlank();
+        Progress p = first.progress();
+        assertThat(p.totalBytes()).isEqualTo(SIZE);
+        assertThat(p.scannedBytes()).isEqualTo(SIZE);
+        assertThat(p.changedBytes()).isPositive();
+        assertThat(p.sentBytes()).isPositive();
+        assertThat(p.percent()).isEqualTo(100);
+        assertThat(p.bytesPerSecond()).isNotNull();
+        assertThat(p.etaSeconds()).isZero();
+        assertThat(p.updateTime()).isNotBlank();
+        Condition c = agentCondition(first);
+        assertThat(c.getStatus()).isEqualTo("False");
+        assertThat(c.getReason()).isEqualTo("Succeeded");
+        assertThat(get("first").getMetadata().getManagedFields()).extracting(ManagedFieldsEntry::getManager)
+                .contains(StatusWriter.FIELD_MANAGER);
+
+        // A second backup of the same device is an incremental: its parent is the first point.
+        byte[] change = new byte[64 << 10];
+        new Random(12).nextBytes(change);
+        disk.write(5L * CHUNK, change);
+        create("second", NODE, disk.device().toString());
+        BackupStatus second = awaitPhase("second", BackupPhase.Succeeded);
+        assertThat(second.parentRestorePointId()).isEqualTo(first.restorePointId());
+        assertThat(second.restorePointId()).isNotEqualTo(first.restorePointId());
+        assertThat(second.progress().sentBytes()).isLessThan(first.progress().sentBytes());
+        assertThat(points()).containsExactlyInAnyOrder(first.restorePointId(), second.restorePointId());
+
+        // Another node's Backup is never touched.
+        Backup other = get("other-node");
+        assertThat(other.getStatus()).isNull();
+        assertThat(other.getMetadata().getManagedFields()).extracting(ManagedFieldsEntry::getManager)
+                .doesNotContain(StatusWriter.FIELD_MANAGER);
+
+        // A restarted agent does not run finished Backups again.
+        String firstVersion = get("first").getMetadata().getResourceVersion();
+        String secondVersion = get("second").getMetadata().getResourceVersion();
+        cleanup.remove(cleanup.size() - 1).close();
+        controller(1, engine());
+        await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(10)).until(() ->
+                get("first").getMetadata().getResourceVersion().equals(firstVersion)
+                        && get("second").getMetadata().getResourceVersion().equals(secondVersion)
+                        && get("other-node").getStatus() == null);
+        assertThat(points()).hasSize(2);
+    }
+
+    @Test
+    void missingDeviceFailsWithDeviceNotFoundAndWhatToDo() {
+        create("missing", NODE, "/dev/disk/by-id/blockvault-test-missing");
+        create("missing-glob", NODE, "/dev/disk/by-id/blockvault-test-none-*");
+        controller(1, engine());
+
+        BackupStatus s = awaitPhase("missing", BackupPhase.Failed);
+        assertThat(s.reason()).isEqualTo("DeviceNotFound");
+        assertThat(s.message()).contains("/dev/disk/by-id/blockvault-test-missing", "does not exist on this node",
+                "check spec.device");
+        assertThat(s.completionTime()).isNotBlank();
+        assertThat(agentCondition(s).getReason()).isEqualTo("DeviceNotFound");
+        assertThat(agentCondition(s).getStatus()).isEqualTo("False");
+
+        BackupStatus glob = awaitPhase("missing-glob", BackupPhase.Failed);
+        assertThat(glob.reason()).isEqualTo("DeviceNotFound");
+        assertThat(glob.message()).contains("no device on this node matches /dev/disk/by-id/blockvault-test-none-*");
+    }
+
+    @Test
+    void backupLeftRunningByAPreviousAgentIsFailedNotRerun() throws Exception {
+        create("interrupted", NODE, "/dev/null");
+        new StatusWriter(client).apply("interrupted", Map.of("phase", "Running", "startTime",
+                "2026-01-01T00:00:00Z"));
+        List<Path> ran = new CopyOnWriteArrayList<>();
+        controller(1, (device, full, listener) -> {
+            ran.add(device);
+            throw new IllegalStateException("must not run");
+        });
+
+        BackupStatus s = awaitPhase("interrupted", BackupPhase.Failed);
+        assertThat(s.reason()).isEqualTo(BackupController.AGENT_RESTARTED);
+        assertThat(s.message()).contains("restarted", "nothing was committed", "create a new Backup");
+        assertThat(s.startTime()).isEqualTo("2026-01-01T00:00:00Z");
+        assertThat(ran).isEmpty();
+    }
+
+    @Test
+    void atMostConcurrencyBackupsRunAndTheOthersWaitPending() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        controller(1, (device, full, listener) -> {
+            try {
+                release.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return new BackupResult(NODE, "p-" + System.nanoTime(), device.toString(), "null", 0, BackupMode.NoSnap,
+                    "test", "nosnap", false, Optional.empty(), PointStats.EMPTY, 0, 1, false, List.of());
+        });
+        create("one", NODE, "/dev/null");
+        create("two", NODE, "/dev/null");
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            List<BackupPhase> phases = List.of(get("one"), get("two")).stream()
+                    .map(b -> b.getStatus() == null ? null : b.getStatus().phase()).toList();
+            return phases.contains(BackupPhase.Running) && phases.contains(BackupPhase.Pending);
+        });
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() ->
+                List.of(get("one"), get("two")).stream().filter(b -> b.getStatus().phase() == BackupPhase.Running)
+                        .count() == 1);
+        Backup waiting = List.of(get("one"), get("two")).stream()
+                .filter(b -> b.getStatus().phase() == BackupPhase.Pending).findFirst().orElseThrow();
+        assertThat(agentCondition(waiting.getStatus()).getReason()).isEqualTo("Queued");
+
+        release.countDown();
+        awaitPhase("one", BackupPhase.Succeeded);
+        awaitPhase("two", BackupPhase.Succeeded);
+    }
+
+    @Test
+    void runnerJarRunsTheLoopWithKubeconfigAndNodeNameFromTheEnvironment() throws Exception {
+        LoopDevice disk = loop("disk1");
+        Path keys = TestRepository.writeKeyFile(dir.resolve("keys"));
+        Path log = dir.resolve("agent.log");
+        Path jar;
+        try (var files = Files.list(Path.of("target"))) {
+            jar = files.filter(f -> f.getFileName().toString().endsWith("-runner.jar")).findFirst().orElseThrow(() ->
+                    new IllegalStateException("the runner jar is missing; run ./mvnw -pl node-agent verify"));
+        }
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", jar.toAbsolutePath().toString(), "run", "--repository", repo.address(), "--ca-file",
+                repo.caFile().toString(), "--token-file", repo.tokenFile().toString(), "--key-file", keys.toString(),
+                "--snapshot", "nosnap", "--diff-storage", dir.toString(), "--workers", "2", "--concurrency", "1")
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("KUBECONFIG", api.kubeconfig().toString());
+        pb.environment().put("NODE_NAME", NODE);
+        Process agent = pb.start();
+        cleanup.add(() -> {
+            agent.destroy(); // SIGTERM: the DaemonSet's stop
+            if (!agent.waitFor(30, TimeUnit.SECONDS)) {
+                agent.destroyForcibly();
+            }
+        });
+        create("from-process", NODE, disk.device().toString());
+
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(300)).untilAsserted(() -> {
+            assertThat(agent.isAlive()).as(() -> readLog(log)).isTrue();
+            Backup b = get("from-process");
+            assertThat(b.getStatus()).isNotNull();
+            assertThat(b.getStatus().phase()).as(() -> readLog(log)).isEqualTo(BackupPhase.Succeeded);
+        });
+        assertThat(points()).containsExactly(get("from-process").getStatus().restorePointId());
+
+        agent.destroy();
+        assertThat(agent.waitFor(30, TimeUnit.SECONDS)).as("the agent stops on SIGTERM").isTrue();
+        assertThat(readLog(log)).contains("watching Backups of node " + NODE).doesNotContain("\tat "); // no stack trace
+    }
+
+    static String readLog(Path log) {
+        try {
+            return Files.readString(log);
+        } catch (java.io.IOException e) {
+            return "(no log: " + e + ")";
+        }
+    }
+
+    @Test
+    void progressIsWrittenWhileRunning() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        controller(1, (device, full, listener) -> {
+            listener.progress(new BackupProgress(8L << 20, 8L << 20, 4L << 20, 2L << 20, 1L << 20, 1, 0, 0,
+                    1_048_576.0, java.util.OptionalLong.of(4), false));
+            try {
+                release.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return new BackupResult(NODE, "p-progress", device.toString(), "null", 8L << 20, BackupMode.NoSnap,
+                    "test", "nosnap", false, Optional.empty(), new PointStats(8L << 20, 1L << 20, 1, 0, 7), 8, 1000,
+                    false, List.of());
+        });
+        create("progressing", NODE, "/dev/null");
+
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            BackupStatus s = get("progressing").getStatus();
+            assertThat(s.phase()).isEqualTo(BackupPhase.Running);
+            assertThat(s.progress()).isNotNull();
+            assertThat(s.progress().percent()).isEqualTo(50);
+            assertThat(s.progress().scannedBytes()).isEqualTo(4L << 20);
+            assertThat(s.progress().changedBytes()).isEqualTo(2L << 20);
+            assertThat(s.progress().sentBytes()).isEqualTo(1L << 20);
+            assertThat(s.progress().bytesPerSecond()).isEqualTo(1_048_576L);
+            assertThat(s.progress().etaSeconds()).isEqualTo(4L);
+            assertThat(s.startTime()).isNotBlank();
+            assertThat(agentCondition(s).getStatus()).isEqualTo("True");
+            assertThat(agentCondition(s).getReason()).isEqualTo("Running");
+        });
+        release.countDown();
+        BackupStatus done = awaitPhase("progressing", BackupPhase.Succeeded);
+        assertThat(done.restorePointId()).isEqualTo("p-progress");
+        assertThat(done.progress().percent()).isEqualTo(100);
+        assertThat(done.progress().scannedBytes()).isEqualTo(8L << 20);
+    }
+}
