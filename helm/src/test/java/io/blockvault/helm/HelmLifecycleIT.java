@@ -49,6 +49,8 @@ class HelmLifecycleIT {
                 .getReplicas()).isEqualTo(1);
         assertThat(client.serviceAccounts().inNamespace(NAMESPACE).withName("bv-operator").get()).isNotNull();
         assertThat(client.services().inNamespace(NAMESPACE).withName("bv-operator-metrics").get()).isNotNull();
+        assertThat(client.serviceAccounts().inNamespace(NAMESPACE).withName("blockvault-agent").get()).isNotNull();
+        assertThat(client.rbac().clusterRoles().withName("bv-agent").get().getRules()).hasSize(2);
         assertThat(client.rbac().clusterRoles().withName("bv-operator").get().getRules()).isNotEmpty();
         assertThat(client.network().networkPolicies().inNamespace(NAMESPACE).withName("bv-repository").get())
                 .isNotNull();
@@ -99,6 +101,7 @@ class HelmLifecycleIT {
         assertThat(client.rbac().roles().inNamespace(NAMESPACE).withName("bv-operator").get()).isNull();
         assertThat(client.rbac().clusterRoles().withName("bv-operator").get()).isNull();
         assertThat(client.rbac().clusterRoleBindings().withName("bv-operator").get()).isNull();
+        assertThat(client.rbac().clusterRoleBindings().withName("bv-agent").get()).isNull();
         assertThat(client.network().networkPolicies().inNamespace(NAMESPACE).withName("bv-repository").get())
                 .isNull();
         // What holds users' data stays: the CRDs, their objects, and the repository object.
