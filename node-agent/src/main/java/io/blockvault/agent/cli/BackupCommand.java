@@ -3,7 +3,7 @@ package io.blockvault.agent.cli;
 import io.blockvault.agent.backup.BackupEngine;
 import io.blockvault.agent.backup.BackupResult;
 import io.blockvault.agent.backup.BackupSettings;
-import io.blockvault.agent.snapshot.SnapshotProviders;
+import io.blockvault.agent.snapshot.SnapshotProvider;
 import io.blockvault.repository.client.BackupListener;
 import io.blockvault.repository.client.Repository;
 import java.nio.file.Files;
@@ -35,34 +35,12 @@ public final class BackupCommand implements Callable<Integer> {
     @Option(names = "--full", description = "read the whole device even when change tracking could spare it")
     boolean full;
 
-    @Option(names = "--snapshot", paramLabel = "auto|blksnap|nosnap", defaultValue = "auto",
-            description = "snapshot provider (default: ${DEFAULT-VALUE}: blksnap when the module is loaded)")
-    String snapshot;
-
-    @Option(names = "--diff-storage", paramLabel = "DIR", defaultValue = "/var/lib/blockvault/diff",
-            description = "where blksnap keeps copy-on-write data; must be on another device (default: "
-                    + "${DEFAULT-VALUE})")
-    Path diffStorage;
-
-    @Option(names = "--diff-limit-mib", paramLabel = "MIB", defaultValue = "4096",
-            description = "most the difference storage may grow to (default: ${DEFAULT-VALUE})")
-    long diffLimitMib;
+    @Mixin
+    EngineOptions engine;
 
     @Option(names = "--bandwidth-limit-mibps", paramLabel = "MIBPS", defaultValue = "0",
             description = "cap on upload rate in MiB/s; 0 = none (default: ${DEFAULT-VALUE})")
     double bandwidthLimitMibps;
-
-    @Option(names = "--workers", paramLabel = "N", description = "threads that hash, compress, encrypt (default: "
-            + "CPU count)")
-    Integer workers;
-
-    @Option(names = "--uploads", paramLabel = "N", defaultValue = "4",
-            description = "uploads in flight (default: ${DEFAULT-VALUE})")
-    int uploads;
-
-    @Option(names = "--chunk-size-mib", paramLabel = "MIB", defaultValue = "4",
-            description = "chunk size of a first backup (default: ${DEFAULT-VALUE})")
-    int chunkSizeMib;
 
     @Option(names = "--point-id", paramLabel = "ID", description = "restore point id (default: time and device)")
     String pointId;
@@ -78,30 +56,17 @@ public final class BackupCommand implements Callable<Integer> {
         if (!Files.exists(device)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "device " + device + " does not exist");
         }
-        if (chunkSizeMib < 1 || chunkSizeMib > 64) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--chunk-size-mib must be 1..64");
+        if (bandwidthLimitMibps < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--bandwidth-limit-mibps must be >= 0");
         }
-        if (bandwidthLimitMibps < 0 || diffLimitMib < 1 || uploads < 1 || (workers != null && workers < 1)) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--bandwidth-limit-mibps must be >= 0; "
-                    + "--diff-limit-mib, --uploads and --workers must be positive");
-        }
-        SnapshotProviders.Choice choice;
-        try {
-            choice = SnapshotProviders.choose(snapshot);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-        }
-        choice.warning().ifPresent(w -> System.err.println("warning: " + w));
-        if (choice.provider().name().equals("blksnap")) {
-            Files.createDirectories(diffStorage);
-        }
-        BackupSettings settings = new BackupSettings(common.node(), device, full, diffStorage, diffLimitMib << 20,
-                workers == null ? Runtime.getRuntime().availableProcessors() : workers, uploads,
-                (long) (bandwidthLimitMibps * (1 << 20)), chunkSizeMib << 20, !noDirectIo, !noFreeze,
+        SnapshotProvider provider = engine.provider(spec.commandLine());
+        BackupSettings settings = new BackupSettings(common.node(), device, full, engine.diffStorage(),
+                engine.diffLimitBytes(), engine.workers(), engine.uploads(), (long) (bandwidthLimitMibps * (1 << 20)),
+                engine.chunkSizeBytes(), !noDirectIo, !noFreeze,
                 Optional.ofNullable(pointId));
         BackupListener progress = new ProgressPrinter(System.err, System.console() != null);
         try (Repository repo = common.repository.open(spec.commandLine())) {
-            BackupResult r = new BackupEngine(repo, common.repository.codec(), choice.provider(), Clock.systemUTC())
+            BackupResult r = new BackupEngine(repo, common.repository.codec(), provider, Clock.systemUTC())
                     .backup(settings, progress);
             print(r);
         }
