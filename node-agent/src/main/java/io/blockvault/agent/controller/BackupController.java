@@ -385,7 +385,7 @@ public final class BackupController implements AutoCloseable {
                         return;
                     }
                     try {
-                        Thread.sleep(1000L * attempt);
+                        TimeUnit.SECONDS.sleep(attempt); // linear backoff: 1, 2, 3, 4 s
                     } catch (InterruptedException ie) {
                         Thread.currentThread().interrupt();
                         return;
