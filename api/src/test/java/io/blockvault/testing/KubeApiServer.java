@@ -142,9 +142,18 @@ public final class KubeApiServer {
     /** The outcome of an external command. */
     public record CommandResult(int exitCode, String output) {
 
-        static CommandResult run(List<String> command, Duration timeout) {
+        /** Runs {@code command} with stdin closed and stderr merged into the output. */
+        public static CommandResult run(List<String> command, Duration timeout) {
+            return run(command, java.util.Map.of(), timeout);
+        }
+
+        /** The same, with {@code environment} added to this process's. */
+        public static CommandResult run(List<String> command, java.util.Map<String, String> environment,
+                Duration timeout) {
             try {
-                Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+                ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+                builder.environment().putAll(environment);
+                Process p = builder.start();
                 p.getOutputStream().close();
                 byte[] out = p.getInputStream().readAllBytes();
                 if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {

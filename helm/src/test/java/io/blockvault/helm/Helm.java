@@ -2,12 +2,11 @@ package io.blockvault.helm;
 
 import io.blockvault.testing.KubeApiServer.CommandResult;
 import io.blockvault.testing.ProjectPaths;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 
 /** The helm CLI that tools/provision-go-tool builds, run against the chart in helm/blockvault. */
 final class Helm {
@@ -44,26 +43,10 @@ final class Helm {
     }
 
     private static CommandResult run(List<String> command) {
-        try {
-            ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-            // Helm keeps its caches and repository config away from the user's own.
-            Path home = Path.of(System.getProperty("java.io.tmpdir"), "blockvault-helm-home");
-            pb.environment().put("HELM_CACHE_HOME", home.resolve("cache").toString());
-            pb.environment().put("HELM_CONFIG_HOME", home.resolve("config").toString());
-            pb.environment().put("HELM_DATA_HOME", home.resolve("data").toString());
-            Process p = pb.start();
-            p.getOutputStream().close();
-            byte[] out = p.getInputStream().readAllBytes();
-            if (!p.waitFor(600, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IllegalStateException(command + " did not finish");
-            }
-            return new CommandResult(p.exitValue(), new String(out, StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot run " + command, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted: " + command, e);
-        }
+        // Helm keeps its caches and repository config away from the user's own.
+        Path home = Path.of(System.getProperty("java.io.tmpdir"), "blockvault-helm-home");
+        return CommandResult.run(command, Map.of("HELM_CACHE_HOME", home.resolve("cache").toString(),
+                "HELM_CONFIG_HOME", home.resolve("config").toString(),
+                "HELM_DATA_HOME", home.resolve("data").toString()), Duration.ofMinutes(10));
     }
 }
