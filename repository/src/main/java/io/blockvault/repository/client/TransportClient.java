@@ -14,6 +14,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -32,12 +33,20 @@ import javax.net.ssl.SSLSocket;
  */
 public final class TransportClient implements Repository {
 
-    /** Where and how to connect. The server certificate must name {@code host} (DNS or IP SAN). */
-    public record Endpoint(String host, int port, SSLContext tls, String token, int connectTimeoutMillis,
-            int readTimeoutMillis) {
+    /**
+     * Where and how to connect. The server certificate must name {@code serverName} (DNS or IP SAN),
+     * which is {@code host} unless a caller connects to another address than the name it trusts
+     * (a Service's DNS name reached through 127.0.0.1 on one machine, like curl's --resolve).
+     */
+    public record Endpoint(String host, int port, String serverName, SSLContext tls, String token,
+            int connectTimeoutMillis, int readTimeoutMillis) {
 
         public Endpoint(String host, int port, SSLContext tls, String token) {
-            this(host, port, tls, token, 10_000, 300_000);
+            this(host, port, host, tls, token, 10_000, 300_000);
+        }
+
+        public Endpoint withServerName(String name) {
+            return new Endpoint(host, port, name, tls, token, connectTimeoutMillis, readTimeoutMillis);
         }
     }
 
@@ -52,11 +61,19 @@ public final class TransportClient implements Repository {
     }
 
     public static TransportClient connect(Endpoint e) throws IOException {
-        SSLSocket s = (SSLSocket) e.tls().getSocketFactory().createSocket();
+        Socket plain = new Socket();
+        SSLSocket s;
         try {
-            s.connect(new InetSocketAddress(e.host(), e.port()), e.connectTimeoutMillis());
-            s.setSoTimeout(e.readTimeoutMillis());
-            s.setTcpNoDelay(true);
+            plain.connect(new InetSocketAddress(e.host(), e.port()), e.connectTimeoutMillis());
+            plain.setSoTimeout(e.readTimeoutMillis());
+            plain.setTcpNoDelay(true);
+            // Layered so that SNI and hostname verification use serverName, not the address dialled.
+            s = (SSLSocket) e.tls().getSocketFactory().createSocket(plain, e.serverName(), e.port(), true);
+        } catch (IOException | RuntimeException ex) {
+            plain.close();
+            throw ex;
+        }
+        try {
             s.setEnabledProtocols(Tls.PROTOCOLS);
             SSLParameters p = s.getSSLParameters();
             p.setEndpointIdentificationAlgorithm("HTTPS");

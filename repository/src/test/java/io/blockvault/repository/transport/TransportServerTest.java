@@ -108,6 +108,17 @@ class TransportServerTest {
     }
 
     @Test
+    void theTrustedNameCanDifferFromTheAddressDialled() throws Exception {
+        TransportClient.Endpoint viaLoopback = new TransportClient.Endpoint("127.0.0.1", server.port(), clientTls, NODE_A);
+        try (TransportClient c = TransportClient.connect(viaLoopback.withServerName("localhost"))) {
+            assertThat(c.identity()).isEqualTo("node:node-a");
+        }
+        assertThatThrownBy(() -> TransportClient.connect(viaLoopback.withServerName("repository.elsewhere.example")))
+                .isInstanceOf(javax.net.ssl.SSLHandshakeException.class);
+        assertServerStillServes();
+    }
+
+    @Test
     void wrongAndExpiredTokensAreRefused() throws Exception {
         assertThatThrownBy(() -> client("not-a-known-token-at-all")).isInstanceOf(RepositoryException.class)
                 .hasMessageContaining("not known").extracting(e -> ((RepositoryException) e).reason())
