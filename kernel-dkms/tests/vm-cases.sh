@@ -271,6 +271,19 @@ case_agent() {
 	mount -t ext4 $dst /mnt/b || { agent_fail "mount of the restored device"; return; }
 	(cd /mnt/b && md5sum -c /tmp/agent.md5) || { agent_fail "checksums"; return; }
 	umount /mnt/b
+	# A "reboot": the tracker and its CBT map are gone. The next backup sees a new
+	# generation, reads everything, and still sends only what the repository lacks.
+	bvtest detach $src || { result FAIL agent "detach (reboot)"; return; }
+	agent_files /mnt/a/three 2
+	agent backup "$@" > /tmp/b3.json 2> /tmp/agent.err || { agent_fail "backup after the reboot"; return; }
+	echo "after the reboot: $(cat /tmp/b3.json)"
+	scanned=$(json_field /tmp/b3.json scannedBytes)
+	sent=$(json_field /tmp/b3.json sentBytes)
+	[ "$(json_field /tmp/b3.json mode)" = FullScan ] || { agent_fail "mode after the reboot is not FullScan"; return; }
+	if ! { [ "$scanned" -eq "$size" ] && [ "$sent" -le $((size / 4)) ]; }; then
+		agent_fail "after the reboot read $scanned and sent $sent of $size bytes"
+		return
+	fi
 	bvtest detach $src || { result FAIL agent "detach"; return; }
 	umount /mnt/a || { result FAIL agent "umount"; return; }
 	loop_down 4
