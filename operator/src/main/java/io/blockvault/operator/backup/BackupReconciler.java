@@ -134,7 +134,8 @@ public class BackupReconciler implements Reconciler<Backup>, Cleaner<Backup> {
                     + result.lockedUntil().map(u -> "until " + u).orElse("(the repository's guard seals it first, "
                             + "then it stays locked for the repository's immutabilityDays)")
                     + "; the Backup object is deleted once its lock ends and the point with it. To delete the "
-                    + "object now and leave the point to retention, remove the annotation " + Labels.DELETE_RESTORE_POINT;
+                    + "object without the point (retention prunes it later), remove the annotation "
+                    + Labels.DELETE_RESTORE_POINT + " (noticed at the next retry, within the hour)";
             applyDeletionCondition(client, backup, "RestorePointLocked", message, now);
             events.normal(backup, "RestorePointLocked", point + "/" + result.lockedUntil().map(Instant::toString)
                     .orElse("unsealed"), message, now);
@@ -148,8 +149,8 @@ public class BackupReconciler implements Reconciler<Backup>, Cleaner<Backup> {
                 return DeleteControl.defaultDelete();
             }
             String message = "restore point " + point + " is not deleted yet: " + e.getMessage() + "; retried in "
-                    + UNAVAILABLE_RETRY.toSeconds() + " s. To delete the object now and leave the point to retention, "
-                    + "remove the annotation " + Labels.DELETE_RESTORE_POINT;
+                    + UNAVAILABLE_RETRY.toSeconds() + " s. To delete the object without the point (retention prunes "
+                    + "it later), remove the annotation " + Labels.DELETE_RESTORE_POINT;
             applyDeletionCondition(client, backup, e.reason(), message, now);
             events.warning(backup, "RestorePointNotDeleted", point + "/" + e.reason(), message, now);
             return DeleteControl.noFinalizerRemoval().rescheduleAfter(UNAVAILABLE_RETRY);

@@ -67,7 +67,11 @@ public final class RepositoryConnector {
 
     /** An authenticated connection to {@code repository}; the caller closes it. */
     public TransportClient connect(BackupRepository repository) throws RepositoryUnavailableException {
-        Target target = target(repository);
+        return connect(target(repository));
+    }
+
+    /** An authenticated connection to {@code target}; the caller closes it. */
+    public TransportClient connect(Target target) throws RepositoryUnavailableException {
         String token = token();
         SSLContext tls = trust(target);
         int timeout = (int) Math.min(Integer.MAX_VALUE, access.timeout().toMillis());

@@ -33,7 +33,7 @@ public final class TransportRestorePointCatalog implements RestorePointCatalog {
                     + repositoryName + "' does not exist");
         }
         RepositoryConnector.Target target = connector.target(repository);
-        return new TransportSession(target, connector.connect(repository));
+        return new TransportSession(target, connector.connect(target));
     }
 
     private record TransportSession(RepositoryConnector.Target target, TransportClient connection)

@@ -186,7 +186,7 @@ class BackupRepositoryIT extends OperatorTestBase {
     }
 
     @Test
-    void externalRepositoryOnlyReportsItsEndpointAndRejectsABadBundle() {
+    void externalRepositoryIsReadyOnlyWhenConnectedAndRejectsABadBundle() {
         BackupRepository ca = Fixtures.create(admin, BackupRepository.class, """
                 apiVersion: blockvault.io/v1alpha1
                 kind: BackupRepository
@@ -206,9 +206,13 @@ class BackupRepositoryIT extends OperatorTestBase {
             var status = admin.resources(BackupRepository.class).withName(ca.getMetadata().getName()).get()
                     .getStatus();
             assertThat(status.endpoint()).isEqualTo("backup.example.org:6162");
+            // Ready only from a real connection: here the operator has no token file, and says so.
             assertThat(status.conditions()).anySatisfy(c -> {
                 assertThat(c.getType()).isEqualTo("Ready");
-                assertThat(c.getStatus()).isEqualTo("True");
+                assertThat(c.getStatus()).isEqualTo("False");
+                assertThat(c.getReason()).isEqualTo("OperatorTokenMissing");
+                assertThat(c.getMessage()).contains(access.tokenFile().toString(),
+                        "blockvault.operator.repository-token-file");
             });
         });
         eventually().untilAsserted(() -> assertThat(admin.resources(BackupRepository.class).withName("broken").get()
