@@ -6,6 +6,7 @@ import io.blockvault.api.v1alpha1.BackupRepositoryStatus;
 import io.blockvault.api.v1alpha1.RepositoryMode;
 import io.blockvault.operator.config.OperatorSettings;
 import io.blockvault.operator.connection.RepositoryConnector;
+import io.blockvault.operator.connection.RepositoryUnavailableException;
 import io.blockvault.operator.metrics.RepositoryMetrics;
 import io.blockvault.operator.status.Conditions;
 import io.blockvault.operator.status.EventRecorder;
@@ -104,7 +105,12 @@ public class BackupRepositoryReconciler implements Reconciler<BackupRepository>,
             int ready = sts == null || sts.getStatus() == null || sts.getStatus().getReadyReplicas() == null ? 0
                     : sts.getStatus().getReadyReplicas();
             check = RepositoryCheck.run(connector, repository, metrics);
-            if (check.failure().isPresent() && ready == 0) {
+            // Before its pod is ready a managed repository cannot answer: that is starting, not broken.
+            // A token problem is the operator's and is reported as such.
+            boolean starting = ready == 0 && check.failure().map(RepositoryUnavailableException::reason)
+                    .filter(r -> r.equals(RepositoryUnavailableException.UNREACHABLE)
+                            || r.equals(RepositoryUnavailableException.TRUST_MISSING)).isPresent();
+            if (starting) {
                 String message = "StatefulSet " + settings.namespace() + "/" + names.statefulSet()
                         + " has no ready pod yet (" + check.failure().get().getMessage() + "); if this lasts, check "
                         + "its pod and the PersistentVolumeClaim data-" + names.statefulSet() + "-0";
