@@ -16,6 +16,7 @@ import io.blockvault.operator.OperatorIdentity;
 import io.blockvault.operator.OperatorTestBase;
 import io.blockvault.operator.backup.BackupReconciler;
 import io.blockvault.operator.config.RepositoryAccess;
+import io.blockvault.operator.repository.Certificates;
 import io.blockvault.operator.retention.GfsRetention;
 import io.blockvault.operator.retention.RestorePoint;
 import io.blockvault.operator.retention.RetentionPruner;
@@ -28,6 +29,7 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -195,16 +197,49 @@ class RepositoryConnectionIT extends OperatorTestBase {
     }
 
     @Test
-    void aMissingTokenFileIsReportedWithWhatToDo() throws Exception {
+    void connectionProblemsAreReportedWithWhatToDo() throws Exception {
         managedRepositoryServedInProcess();
-        access = new RepositoryAccess(dir.resolve("no-such-token"), access.connectAddress(), access.timeout(),
-                access.checkInterval(), access.retentionInterval());
+        // Another CA than the one that signed the repository's certificate.
+        Fixtures.create(admin, BackupRepository.class, """
+                apiVersion: blockvault.io/v1alpha1
+                kind: BackupRepository
+                metadata:
+                  name: stranger
+                spec:
+                  mode: External
+                  external:
+                    endpoint: %s:6162
+                    caBundle: |
+                %s
+                """.formatted(SERVICE_NAME, Certificates.newCa("someone else", Instant.now(), Duration.ofDays(1))
+                .certificatePem().indent(6).stripTrailing()));
+        RepositoryAccess working = access;
+        access = new RepositoryAccess(dir.resolve("no-such-token"), working.connectAddress(), working.timeout(),
+                working.checkInterval(), working.retentionInterval());
         startOperator();
         eventually().untilAsserted(() -> {
             Condition ready = condition(repositoryStatus("vault").conditions(), "Ready");
             assertThat(ready.getStatus()).isEqualTo("False");
+            assertThat(ready.getReason()).isEqualTo(RepositoryUnavailableException.TOKEN_MISSING);
             assertThat(ready.getMessage()).contains(dir.resolve("no-such-token") + " does not exist",
                     "audience blockvault-repository");
+        });
+
+        stopOperator();
+        access = new RepositoryAccess(Files.writeString(dir.resolve("wrong-token"), "not-the-operator-token"),
+                working.connectAddress(), working.timeout(), working.checkInterval(), working.retentionInterval());
+        startOperator();
+        eventually().untilAsserted(() -> {
+            Condition ready = condition(repositoryStatus("vault").conditions(), "Ready");
+            assertThat(ready.getStatus()).isEqualTo("False");
+            assertThat(ready.getReason()).isEqualTo(RepositoryUnavailableException.TOKEN_REJECTED);
+            assertThat(ready.getMessage()).contains("refused the operator's token", "not known to this repository");
+        });
+        eventually().untilAsserted(() -> {
+            Condition ready = condition(repositoryStatus("stranger").conditions(), "Ready");
+            assertThat(ready.getStatus()).isEqualTo("False");
+            assertThat(ready.getReason()).isEqualTo(RepositoryUnavailableException.UNTRUSTED);
+            assertThat(ready.getMessage()).contains("must be signed by the trusted CA and name " + SERVICE_NAME);
         });
     }
 
