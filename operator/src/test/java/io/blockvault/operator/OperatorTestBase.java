@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.blockvault.api.v1alpha1.BackupRepository;
 import io.blockvault.operator.config.OperatorSettings;
+import io.blockvault.operator.config.RepositoryAccess;
 import io.blockvault.testing.WithKubeApiServer;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Duration;
@@ -25,6 +26,8 @@ public abstract class OperatorTestBase {
     protected KubernetesClient operatorClient;
     protected MutableClock clock;
     protected OperatorSettings settings;
+    /** Defaults: the token file does not exist here, so repositories report OperatorTokenMissing. */
+    protected RepositoryAccess access = RepositoryAccess.defaults();
     protected TestOperator operator;
 
     protected OperatorTestBase(KubernetesClient admin) {
@@ -50,7 +53,7 @@ public abstract class OperatorTestBase {
     }
 
     protected TestOperator startOperator() {
-        operator = TestOperator.start(operatorClient, settings, clock);
+        operator = TestOperator.start(operatorClient, settings, access, clock);
         return operator;
     }
 

@@ -4,14 +4,17 @@ import io.blockvault.api.v1alpha1.Backup;
 import io.blockvault.api.v1alpha1.BackupPhase;
 import io.blockvault.operator.Labels;
 import io.blockvault.operator.config.OperatorSettings;
+import io.blockvault.operator.connection.RepositoryUnavailableException;
 import io.blockvault.operator.metrics.BackupMetrics;
 import io.blockvault.operator.retention.RestorePointCatalog;
+import io.blockvault.operator.retention.UnavailableRestorePointCatalog;
 import io.blockvault.operator.status.Conditions;
 import io.blockvault.operator.status.EventRecorder;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
@@ -43,6 +46,10 @@ public class BackupReconciler implements Reconciler<Backup>, Cleaner<Backup> {
 
     public static final String NAME = "backup";
     public static final String TIMEOUT_FIELD_MANAGER = "blockvault-operator-timeouts";
+    public static final String DELETION_FIELD_MANAGER = "blockvault-operator-deletion";
+    /** Condition type while a requested restore point deletion waits (False, with the reason). */
+    public static final String DELETION_CONDITION = "RestorePointDeleted";
+    static final Duration UNAVAILABLE_RETRY = Duration.ofMinutes(1);
     private static final Logger LOG = Logger.getLogger(BackupReconciler.class);
 
     private final OperatorSettings settings;
@@ -112,24 +119,74 @@ public class BackupReconciler implements Reconciler<Backup>, Cleaner<Backup> {
             return DeleteControl.defaultDelete();
         }
         Instant now = clock.instant();
-        EventRecorder events = new EventRecorder(context.getClient());
-        try {
-            switch (catalog.delete(backup.getSpec().repository(), restorePointId)) {
-                case LOCKED -> {
-                    events.normal(backup, "RestorePointLocked", restorePointId, "restore point " + restorePointId
-                            + " is still immutable; the Backup object is deleted once its lock expires", now);
-                    return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofHours(1));
-                }
-                case DELETED, NOT_FOUND -> {
-                    return DeleteControl.defaultDelete();
-                }
-                default -> throw new IllegalStateException("unknown outcome");
+        KubernetesClient client = context.getClient();
+        EventRecorder events = new EventRecorder(client);
+        String node = backup.getSpec().nodeName();
+        String point = node + "/" + restorePointId;
+        try (RestorePointCatalog.Session session = catalog.open(backup.getSpec().repository())) {
+            RestorePointCatalog.DeleteResult result = session.delete(node, restorePointId);
+            if (result.outcome() != RestorePointCatalog.DeleteOutcome.LOCKED) {
+                events.normal(backup, "RestorePointDeleted", point, "restore point " + point + " of repository "
+                        + backup.getSpec().repository() + ": " + result.message(), now);
+                return DeleteControl.defaultDelete();
             }
-        } catch (RestorePointCatalog.CatalogException e) {
-            // Never block deletion of the object forever on a missing client: the point stays, and says so.
-            events.warning(backup, "RestorePointNotDeleted", restorePointId, "restore point " + restorePointId
-                    + " was not deleted: " + e.getMessage() + "; retention of the policy will prune it", now);
-            return DeleteControl.defaultDelete();
+            String message = "restore point " + point + " is immutable "
+                    + result.lockedUntil().map(u -> "until " + u).orElse("(the repository's guard seals it first, "
+                            + "then it stays locked for the repository's immutabilityDays)")
+                    + "; the Backup object is deleted once its lock ends and the point with it. To delete the "
+                    + "object without the point (retention prunes it later), remove the annotation "
+                    + Labels.DELETE_RESTORE_POINT + " (noticed at the next retry, within the hour)";
+            applyDeletionCondition(client, backup, "RestorePointLocked", message, now);
+            events.normal(backup, "RestorePointLocked", point + "/" + result.lockedUntil().map(Instant::toString)
+                    .orElse("unsealed"), message, now);
+            return DeleteControl.noFinalizerRemoval().rescheduleAfter(lockRetry(result.lockedUntil(), now));
+        } catch (RepositoryUnavailableException e) {
+            if (RepositoryUnavailableException.NOT_FOUND.equals(e.reason())
+                    || UnavailableRestorePointCatalog.REASON.equals(e.reason())) {
+                // Nothing could ever delete it through this operator: the object goes, the event says so.
+                events.warning(backup, "RestorePointNotDeleted", point, "restore point " + point + " was not deleted: "
+                        + e.getMessage(), now);
+                return DeleteControl.defaultDelete();
+            }
+            String message = "restore point " + point + " is not deleted yet: " + e.getMessage() + "; retried in "
+                    + UNAVAILABLE_RETRY.toSeconds() + " s. To delete the object without the point (retention prunes "
+                    + "it later), remove the annotation " + Labels.DELETE_RESTORE_POINT;
+            applyDeletionCondition(client, backup, e.reason(), message, now);
+            events.warning(backup, "RestorePointNotDeleted", point + "/" + e.reason(), message, now);
+            return DeleteControl.noFinalizerRemoval().rescheduleAfter(UNAVAILABLE_RETRY);
+        }
+    }
+
+    /** Shortly after the lock ends when that is within the hour, else in an hour; a minute while unsealed. */
+    static Duration lockRetry(Optional<Instant> lockedUntil, Instant now) {
+        if (lockedUntil.isEmpty()) {
+            return Duration.ofMinutes(1);
+        }
+        Duration untilEnd = Duration.between(now, lockedUntil.get()).plusSeconds(30);
+        return untilEnd.compareTo(Duration.ofHours(1)) > 0 ? Duration.ofHours(1)
+                : untilEnd.compareTo(Duration.ofSeconds(30)) < 0 ? Duration.ofSeconds(30) : untilEnd;
+    }
+
+    /**
+     * Server-side apply of the {@code RestorePointDeleted} condition only, with its own field manager:
+     * the agent's and the timeout's conditions stay theirs.
+     */
+    private static void applyDeletionCondition(KubernetesClient client, Backup backup, String reason, String message,
+            Instant now) {
+        var conditions = Conditions.after(backup.getStatus().conditions(), backup.getMetadata().getGeneration(), now)
+                .set(DELETION_CONDITION, false, reason, message).build();
+        GenericKubernetesResource patch = new GenericKubernetesResource();
+        patch.setApiVersion(backup.getApiVersion());
+        patch.setKind(backup.getKind());
+        patch.setMetadata(new ObjectMetaBuilder().withName(backup.getMetadata().getName()).build());
+        patch.setAdditionalProperty("status", Map.of("conditions", conditions));
+        try {
+            client.resource(patch).subresource("status").patch(new PatchContext.Builder()
+                    .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(DELETION_FIELD_MANAGER)
+                    .withForce(true).build());
+        } catch (KubernetesClientException e) {
+            // The Event says the same; a status write racing the object's removal must not fail the cleanup.
+            LOG.debugf("could not record %s on Backup %s: %s", reason, backup.getMetadata().getName(), e.getMessage());
         }
     }
 }

@@ -1,6 +1,11 @@
 package io.blockvault.operator.config;
 
+import io.blockvault.operator.connection.RepositoryConnector;
+import io.blockvault.operator.connection.TransportRestorePointCatalog;
 import io.blockvault.operator.metrics.BackupMetrics;
+import io.blockvault.operator.metrics.RepositoryMetrics;
+import io.blockvault.operator.retention.RestorePointCatalog;
+import io.blockvault.operator.retention.RetentionPruner;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -48,6 +53,39 @@ public class OperatorBeans {
     @Singleton
     BackupMetrics backupMetrics(MeterRegistry registry, Clock clock) {
         return new BackupMetrics(registry, clock.instant());
+    }
+
+    @Produces
+    @Singleton
+    RepositoryAccess repositoryAccess(OperatorConfig config) {
+        return RepositoryAccess.of(config);
+    }
+
+    /** The operator's connections to repositories, as the operator's own identity. */
+    @Produces
+    @Singleton
+    RepositoryConnector repositoryConnector(KubernetesClient client, RepositoryAccess access,
+            OperatorSettings settings) {
+        return new RepositoryConnector(client, access, settings.namespace());
+    }
+
+    /** Restore points through the repositories' transport; replaces the default that says it cannot. */
+    @Produces
+    @Singleton
+    RestorePointCatalog restorePointCatalog(KubernetesClient client, RepositoryConnector connector) {
+        return new TransportRestorePointCatalog(client, connector);
+    }
+
+    @Produces
+    @Singleton
+    RepositoryMetrics repositoryMetrics(MeterRegistry registry) {
+        return new RepositoryMetrics(registry);
+    }
+
+    @Produces
+    @Singleton
+    RetentionPruner retentionPruner(RestorePointCatalog catalog, RepositoryMetrics metrics, RepositoryAccess access) {
+        return new RetentionPruner(catalog, metrics, access.retentionInterval());
     }
 
     /**

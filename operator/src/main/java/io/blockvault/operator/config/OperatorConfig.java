@@ -55,6 +55,33 @@ public interface OperatorConfig {
     @WithDefault("365d")
     Duration encryptionKeyRotation();
 
+    /**
+     * File holding the operator's token for repositories (re-read at each connection: projected
+     * ServiceAccount tokens rotate). The Helm chart mounts a token with audience
+     * {@code blockvault-repository} here.
+     */
+    @WithDefault("/var/run/secrets/blockvault/repository/token")
+    String repositoryTokenFile();
+
+    /**
+     * host:port the operator dials instead of a repository's endpoint, still verifying the
+     * certificate for the endpoint's name: for running the operator outside the cluster (a port
+     * forward to one repository). Unset in a cluster.
+     */
+    Optional<String> repositoryConnectAddress();
+
+    /** Limit of connecting to a repository and of waiting for each of its answers. */
+    @WithDefault("15s")
+    Duration repositoryTimeout();
+
+    /** How often a repository's connection and figures are checked for its status. */
+    @WithDefault("60s")
+    Duration repositoryCheckInterval();
+
+    /** How often a policy's retention lists the repository's restore points and prunes them. */
+    @WithDefault("15m")
+    Duration retentionInterval();
+
     /** Name of the Lease the operator replicas compete for. */
     @WithDefault("blockvault-operator-leader")
     String leaseName();

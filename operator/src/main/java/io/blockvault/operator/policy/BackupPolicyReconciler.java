@@ -11,6 +11,7 @@ import io.blockvault.api.v1alpha1.BackupSpec;
 import io.blockvault.api.v1alpha1.BackupType;
 import io.blockvault.operator.Labels;
 import io.blockvault.operator.config.OperatorSettings;
+import io.blockvault.operator.retention.RetentionPruner;
 import io.blockvault.operator.schedule.CronSchedule;
 import io.blockvault.operator.schedule.InvalidScheduleException;
 import io.blockvault.operator.schedule.ScheduleDecision;
@@ -53,7 +54,8 @@ import org.jboss.logging.Logger;
 
 /**
  * Runs a policy's schedule: at each tick one Backup per covered (node, device selector), the agent
- * DaemonSet, history limits of Backup objects, and the policy's status.
+ * DaemonSet, history limits of Backup objects, retention of restore points ({@link RetentionPruner},
+ * rate-limited), and the policy's status.
  *
  * <p>Restart safety: Backup names are deterministic and {@code status.lastScheduleTime} advances only
  * after every Backup of a tick exists, so a restart at any point re-runs the tick and creates exactly
@@ -70,10 +72,12 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>, Cleaner
 
     private final OperatorSettings settings;
     private final Clock clock;
+    private final RetentionPruner retention;
 
-    public BackupPolicyReconciler(OperatorSettings settings, Clock clock) {
+    public BackupPolicyReconciler(OperatorSettings settings, Clock clock, RetentionPruner retention) {
         this.settings = settings;
         this.clock = clock;
+        this.retention = retention;
     }
 
     @Override
@@ -174,6 +178,9 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>, Cleaner
                             + "kubectl get backups -l " + Labels.POLICY + "=" + Labels.value(policy.getMetadata()
                                     .getName()) : "the latest backup of every (node, device) did not fail");
         }
+        if (repository != null) {
+            retention.reconcile(policy, client, conditions, events, now);
+        }
         BackupPolicyStatus status = new BackupPolicyStatus(policy.getMetadata().getGeneration(), lastScheduleTime,
                 nextScheduleTime, nodes.isEmpty() ? null : nodes, conditions.build());
         if (status.equals(old)) {
@@ -187,6 +194,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>, Cleaner
 
     @Override
     public DeleteControl cleanup(BackupPolicy policy, Context<BackupPolicy> context) {
+        retention.forget(policy.getMetadata().getName());
         // Without a garbage collector (or before it runs) the DaemonSet would outlive the policy.
         context.managedWorkflowAndDependentResourceContext().put(OperatorSettings.class, settings);
         context.managedWorkflowAndDependentResourceContext().cleanupManageWorkflow();

@@ -5,6 +5,9 @@ import io.blockvault.api.v1alpha1.BackupRepositorySpec;
 import io.blockvault.api.v1alpha1.BackupRepositoryStatus;
 import io.blockvault.api.v1alpha1.RepositoryMode;
 import io.blockvault.operator.config.OperatorSettings;
+import io.blockvault.operator.connection.RepositoryConnector;
+import io.blockvault.operator.connection.RepositoryUnavailableException;
+import io.blockvault.operator.metrics.RepositoryMetrics;
 import io.blockvault.operator.status.Conditions;
 import io.blockvault.operator.status.EventRecorder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -23,9 +26,10 @@ import java.time.Instant;
 
 /**
  * A BackupRepository. Managed: the operator deploys it (CA and TLS Secrets, encryption keys, two
- * Services, the StatefulSet) and reports the in-cluster endpoint. External: it only checks the CA
- * bundle and reports the given endpoint. Capacity, usage and dedup ratio will come from the
- * repository itself once the client library is wired in.
+ * Services, the StatefulSet) and reports the in-cluster endpoint. External: it checks the CA bundle
+ * and reports the given endpoint. Both: every {@code repository-check-interval} the operator
+ * connects as itself and reports the repository's figures ({@link RepositoryCheck}); {@code Ready}
+ * means that connection worked.
  */
 @Workflow(explicitInvocation = true, dependents = {
     @Dependent(name = BackupRepositoryReconciler.CA, type = RepositoryCaSecretDependent.class,
@@ -56,10 +60,15 @@ public class BackupRepositoryReconciler implements Reconciler<BackupRepository>,
 
     private final OperatorSettings settings;
     private final Clock clock;
+    private final RepositoryConnector connector;
+    private final RepositoryMetrics metrics;
 
-    public BackupRepositoryReconciler(OperatorSettings settings, Clock clock) {
+    public BackupRepositoryReconciler(OperatorSettings settings, Clock clock, RepositoryConnector connector,
+            RepositoryMetrics metrics) {
         this.settings = settings;
         this.clock = clock;
+        this.connector = connector;
+        this.metrics = metrics;
     }
 
     @Override
@@ -75,6 +84,7 @@ public class BackupRepositoryReconciler implements Reconciler<BackupRepository>,
         Conditions conditions = Conditions.after(old == null ? null : old.conditions(),
                 repository.getMetadata().getGeneration(), now);
         String endpoint;
+        RepositoryCheck check = null;
         if (spec.mode() == RepositoryMode.External) {
             endpoint = spec.external().endpoint();
             if (Certificates.parseCertificates(spec.external().caBundle()).isEmpty()) {
@@ -83,11 +93,10 @@ public class BackupRepositoryReconciler implements Reconciler<BackupRepository>,
                 conditions.set(Conditions.READY, false, "InvalidCaBundle", message)
                         .set(Conditions.PROGRESSING, false, "InvalidCaBundle", message)
                         .set(Conditions.DEGRADED, true, "InvalidCaBundle", message);
+                metrics.down(repository.getMetadata().getName());
             } else {
-                conditions.set(Conditions.READY, true, "ExternalConfigured", "external repository at " + endpoint
-                        + "; reachability is checked by the agents when they connect")
-                        .set(Conditions.PROGRESSING, false, "ExternalConfigured", "nothing to deploy")
-                        .set(Conditions.DEGRADED, false, "AsExpected", "configuration is valid");
+                check = RepositoryCheck.run(connector, repository, metrics);
+                check.setConditions(conditions, false);
             }
         } else {
             RepositoryNames names = new RepositoryNames(repository.getMetadata().getName(), settings.namespace());
@@ -95,29 +104,32 @@ public class BackupRepositoryReconciler implements Reconciler<BackupRepository>,
             StatefulSet sts = context.getSecondaryResources(StatefulSet.class).stream().findFirst().orElse(null);
             int ready = sts == null || sts.getStatus() == null || sts.getStatus().getReadyReplicas() == null ? 0
                     : sts.getStatus().getReadyReplicas();
-            if (ready > 0) {
-                conditions.set(Conditions.READY, true, "RepositoryRunning", "the repository pod is ready at "
-                        + endpoint)
-                        .set(Conditions.PROGRESSING, false, "Deployed", "StatefulSet " + names.statefulSet()
-                                + " is ready");
-            } else {
+            check = RepositoryCheck.run(connector, repository, metrics);
+            // Before its pod is ready a managed repository cannot answer: that is starting, not broken.
+            // A token problem is the operator's and is reported as such.
+            boolean starting = ready == 0 && check.failure().map(RepositoryUnavailableException::reason)
+                    .filter(r -> r.equals(RepositoryUnavailableException.UNREACHABLE)
+                            || r.equals(RepositoryUnavailableException.TRUST_MISSING)).isPresent();
+            if (starting) {
                 String message = "StatefulSet " + settings.namespace() + "/" + names.statefulSet()
-                        + " has no ready pod yet; if this lasts, check its pod and the PersistentVolumeClaim "
-                        + "data-" + names.statefulSet() + "-0";
+                        + " has no ready pod yet (" + check.failure().get().getMessage() + "); if this lasts, check "
+                        + "its pod and the PersistentVolumeClaim data-" + names.statefulSet() + "-0";
                 conditions.set(Conditions.READY, false, "RepositoryStarting", message)
-                        .set(Conditions.PROGRESSING, true, "RepositoryStarting", message);
+                        .set(Conditions.PROGRESSING, true, "RepositoryStarting", message)
+                        .set(Conditions.DEGRADED, false, "AsExpected", "all objects of the repository are in place");
+            } else {
+                check.setConditions(conditions, true);
             }
-            conditions.set(Conditions.DEGRADED, false, "AsExpected", "all objects of the repository are in place");
         }
-        BackupRepositoryStatus status = new BackupRepositoryStatus(repository.getMetadata().getGeneration(), endpoint,
-                spec.immutabilityDays(), old == null ? null : old.capacityBytes(), old == null ? null : old.usedBytes(),
-                old == null ? null : old.dedupRatio(), old == null ? null : old.restorePoints(), conditions.build());
+        BackupRepositoryStatus status = RepositoryCheck.status(check, old, repository.getMetadata().getGeneration(),
+                endpoint, spec.immutabilityDays(), conditions.build());
         if (old == null || old.endpoint() == null || !old.endpoint().equals(endpoint)) {
             new EventRecorder(context.getClient()).normal(repository, "EndpointSet", endpoint,
                     "repository endpoint is " + endpoint, now);
         }
-        // Certificates are checked again well before any renewal window could be missed.
-        Duration recheck = Duration.ofHours(1);
+        // The repository's figures are checked periodically; certificates with them, well before any
+        // renewal window could be missed.
+        Duration recheck = connector.access().checkInterval();
         if (status.equals(old)) {
             return UpdateControl.<BackupRepository>noUpdate().rescheduleAfter(recheck);
         }
@@ -135,6 +147,7 @@ public class BackupRepositoryReconciler implements Reconciler<BackupRepository>,
         workflow.put(OperatorSettings.class, settings);
         workflow.put(Clock.class, clock);
         workflow.cleanupManageWorkflow();
+        metrics.remove(repository.getMetadata().getName());
         return DeleteControl.defaultDelete();
     }
 }

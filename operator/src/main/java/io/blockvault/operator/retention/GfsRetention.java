@@ -48,6 +48,11 @@ public record GfsRetention(int keepLast, int keepDaily, int keepWeekly, int keep
 
     /** The points to delete, oldest first: those no rule keeps and that are not locked at {@code now}. */
     public List<RestorePoint> toDelete(List<RestorePoint> points, Instant now) {
+        return notKept(points).stream().filter(p -> !p.lockedAt(now)).toList();
+    }
+
+    /** The points no rule keeps, oldest first, locked or not. */
+    public List<RestorePoint> notKept(List<RestorePoint> points) {
         List<RestorePoint> newestFirst = new ArrayList<>(points);
         newestFirst.sort(Comparator.comparing(RestorePoint::time).reversed().thenComparing(RestorePoint::id));
         Set<String> keep = new HashSet<>();
@@ -60,7 +65,7 @@ public record GfsRetention(int keepLast, int keepDaily, int keepWeekly, int keep
         List<RestorePoint> delete = new ArrayList<>();
         for (int i = newestFirst.size() - 1; i >= 0; i--) {
             RestorePoint p = newestFirst.get(i);
-            if (!keep.contains(p.id()) && !p.lockedAt(now)) {
+            if (!keep.contains(p.id())) {
                 delete.add(p);
             }
         }

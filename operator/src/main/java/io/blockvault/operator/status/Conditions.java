@@ -44,6 +44,12 @@ public final class Conditions {
         return this;
     }
 
+    /** Carries the previous condition of {@code type} over unchanged (work that did not run this time). */
+    public Conditions keep(String type) {
+        previous.stream().filter(c -> type.equals(c.getType())).findFirst().ifPresent(result::add);
+        return this;
+    }
+
     public List<Condition> build() {
         return List.copyOf(result);
     }

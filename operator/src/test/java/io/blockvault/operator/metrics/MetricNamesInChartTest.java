@@ -37,6 +37,10 @@ class MetricNamesInChartTest {
         BackupMetrics metrics = new BackupMetrics(registry, START);
         metrics.observe(backup("ok", BackupPhase.Succeeded, null));
         metrics.observe(backup("bad", BackupPhase.Failed, "DiffStorageOverflow"));
+        RepositoryMetrics repositories = new RepositoryMetrics(registry);
+        repositories.up("main", new RepositoryMetrics.Figures(1000, 400, 3, 2.5, false));
+        repositories.retentionDeleted("main", 1);
+        repositories.retentionLocked("main", 1);
         Set<String> exported = new TreeSet<>();
         for (String line : registry.scrape().split("\n")) {
             if (!line.startsWith("#") && !line.isBlank()) {

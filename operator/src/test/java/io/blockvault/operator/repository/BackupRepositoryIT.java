@@ -6,6 +6,7 @@ import io.blockvault.api.v1alpha1.BackupRepository;
 import io.blockvault.operator.Fixtures;
 import io.blockvault.operator.OperatorIdentity;
 import io.blockvault.operator.OperatorTestBase;
+import io.blockvault.operator.config.RepositoryAccess;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.PodSpec;
@@ -13,12 +14,17 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** A managed repository: StatefulSet, Services and generated Secrets, updated, removed (keys kept). */
 class BackupRepositoryIT extends OperatorTestBase {
@@ -57,8 +63,11 @@ class BackupRepositoryIT extends OperatorTestBase {
     }
 
     @Test
-    void managedRepositoryIsDeployedUpdatedAndRemovedButItsKeysStay() {
+    void managedRepositoryIsDeployedUpdatedAndRemovedButItsKeysStay(@TempDir Path dir) throws IOException {
         BackupRepository repository = managed(admin);
+        // With a token the operator tries the in-cluster Service, which does not resolve here.
+        access = new RepositoryAccess(Files.writeString(dir.resolve("token"), "a-token"), Optional.empty(),
+                Duration.ofSeconds(5), Duration.ofSeconds(60), Duration.ofMinutes(15));
         startOperator();
         eventually().until(() -> statefulSet() != null);
 
@@ -131,6 +140,8 @@ class BackupRepositoryIT extends OperatorTestBase {
                 assertThat(c.getType()).isEqualTo("Ready");
                 assertThat(c.getStatus()).isEqualTo("False");
                 assertThat(c.getReason()).isEqualTo("RepositoryStarting");
+                assertThat(c.getMessage()).contains("could not connect to repository vault at vault-repository." + NS
+                        + ".svc:6162");
             });
         });
 
@@ -186,7 +197,7 @@ class BackupRepositoryIT extends OperatorTestBase {
     }
 
     @Test
-    void externalRepositoryOnlyReportsItsEndpointAndRejectsABadBundle() {
+    void externalRepositoryIsReadyOnlyWhenConnectedAndRejectsABadBundle() {
         BackupRepository ca = Fixtures.create(admin, BackupRepository.class, """
                 apiVersion: blockvault.io/v1alpha1
                 kind: BackupRepository
@@ -206,9 +217,13 @@ class BackupRepositoryIT extends OperatorTestBase {
             var status = admin.resources(BackupRepository.class).withName(ca.getMetadata().getName()).get()
                     .getStatus();
             assertThat(status.endpoint()).isEqualTo("backup.example.org:6162");
+            // Ready only from a real connection: here the operator has no token file, and says so.
             assertThat(status.conditions()).anySatisfy(c -> {
                 assertThat(c.getType()).isEqualTo("Ready");
-                assertThat(c.getStatus()).isEqualTo("True");
+                assertThat(c.getStatus()).isEqualTo("False");
+                assertThat(c.getReason()).isEqualTo("OperatorTokenMissing");
+                assertThat(c.getMessage()).contains(access.tokenFile().toString(),
+                        "blockvault.operator.repository-token-file");
             });
         });
         eventually().untilAsserted(() -> assertThat(admin.resources(BackupRepository.class).withName("broken").get()

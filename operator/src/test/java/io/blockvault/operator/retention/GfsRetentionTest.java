@@ -80,6 +80,9 @@ class GfsRetentionTest {
         List<String> deleted = new GfsRetention(1, 0, 0, 0, 0, UTC).toDelete(points, NOW).stream()
                 .map(RestorePoint::id).toList();
         assertThat(deleted).containsExactly("d3", "d2", "d1"); // oldest first; d4 still locked
+        // What no rule keeps, locked or not: retention reports the locked ones as kept.
+        assertThat(new GfsRetention(1, 0, 0, 0, 0, UTC).notKept(points)).extracting(RestorePoint::id)
+                .containsExactly("d4", "d3", "d2", "d1");
     }
 
     @Test

@@ -128,6 +128,11 @@ public final class ConnectionPool implements Repository {
     }
 
     @Override
+    public RepositoryStats stats() throws IOException {
+        return with(TransportClient::stats);
+    }
+
+    @Override
     public void close() throws IOException {
         List<Optional<TransportClient>> all = new ArrayList<>();
         free.drainTo(all);

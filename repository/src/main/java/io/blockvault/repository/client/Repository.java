@@ -55,6 +55,15 @@ public interface Repository extends AutoCloseable {
     /** Re-reads every chunk of the given points and checks each one's checksum. */
     VerifyReport verify(List<PointRef> points) throws IOException;
 
+    /**
+     * Space, stored and logical bytes, restore point counts and the guard's status (operator only).
+     * Cheap: answered from counters and cached point sizes, never by reading chunks. A default so that
+     * wrappers which do not need it (test doubles) need not forward it.
+     */
+    default RepositoryStats stats() throws IOException {
+        throw new UnsupportedOperationException(getClass().getName() + " does not report repository statistics");
+    }
+
     @Override
     void close() throws IOException;
 }

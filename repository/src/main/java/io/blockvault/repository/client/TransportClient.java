@@ -289,6 +289,13 @@ public final class TransportClient implements Repository {
     }
 
     @Override
+    public synchronized RepositoryStats stats() throws IOException {
+        ch.write(Protocol.STATS, new byte[0]);
+        ch.flush();
+        return Codec.readStats(expect(ch, Protocol.STATS_REPLY).data());
+    }
+
+    @Override
     public void close() throws IOException {
         socket.close();
     }

@@ -27,13 +27,16 @@ final class ChunkPresence {
         return (int) (h >>> 32) & mask;
     }
 
-    synchronized void add(ChunkId id) {
+    /** Adds an id's prefix; false when it was there already. */
+    synchronized boolean add(ChunkId id) {
         if ((size + 1) * 2 > table.length) {
             grow();
         }
         if (insert(table, key(id))) {
             size++;
+            return true;
         }
+        return false;
     }
 
     synchronized boolean mayContain(ChunkId id) {

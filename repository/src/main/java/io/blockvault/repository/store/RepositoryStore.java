@@ -5,6 +5,7 @@ import io.blockvault.repository.client.PointSummary;
 import io.blockvault.repository.client.Repository;
 import io.blockvault.repository.client.RepositoryException;
 import io.blockvault.repository.client.RepositoryException.Reason;
+import io.blockvault.repository.client.RepositoryStats;
 import io.blockvault.repository.client.VerifyReport;
 import io.blockvault.repository.format.ChunkHeader;
 import io.blockvault.repository.format.ChunkId;
@@ -17,10 +18,14 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileStore;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -32,6 +37,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
@@ -46,6 +52,21 @@ public final class RepositoryStore implements Repository {
     private final StoreLimits limits;
     private final Map<String, AtomicLong> usage = new ConcurrentHashMap<>();
     private final ChunkPresence presence = new ChunkPresence();
+    /** Bytes of chunk files found by the last scan, and of the chunks created since (for STATS). */
+    private final Object chunkScan = new Object();
+    private volatile long scannedChunkBytes;
+    private volatile long createdAtScan;
+    private volatile long scannedAtNanos;
+    private volatile boolean chunksScanned;
+    private final AtomicLong createdChunkBytes = new AtomicLong();
+    /** Logical bytes per restore point ("node/point"); indexes never change, so this is never stale. */
+    private final Map<String, Long> logicalBytes = new ConcurrentHashMap<>();
+
+    /**
+     * How often STATS recounts chunk files: only the guard's GC removes chunks, and the transport does
+     * not see it, so between recounts stored bytes may include chunks GC removed.
+     */
+    static final long CHUNK_RESCAN_NANOS = TimeUnit.MINUTES.toNanos(10);
 
     public RepositoryStore(RepositoryLayout layout, StoreLimits limits) {
         this.layout = layout;
@@ -67,24 +88,7 @@ public final class RepositoryStore implements Repository {
                 Files.deleteIfExists(p);
             }
         }
-        // incoming before store: a chunk the guard moves meanwhile is seen in one of the two listings
-        for (Path dir : List.of(layout.incomingChunks(), layout.storeChunks())) {
-            if (!Files.isDirectory(dir)) {
-                continue;
-            }
-            try (Stream<Path> s = Files.walk(dir, 2)) {
-                for (Path p : (Iterable<Path>) s::iterator) {
-                    String name = p.getFileName().toString();
-                    if (name.length() == ChunkId.LENGTH * 2) {
-                        try {
-                            presence.add(ChunkId.parse(name));
-                        } catch (IllegalArgumentException e) {
-                            // not a chunk file
-                        }
-                    }
-                }
-            }
-        }
+        rescanChunks();
         long now = System.currentTimeMillis();
         if (Files.isDirectory(layout.leases())) {
             try (Stream<Path> s = Files.walk(layout.leases())) {
@@ -94,6 +98,52 @@ public final class RepositoryStore implements Repository {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * Lists every chunk file (a stat per file from the directory walk, no reads), adds it to the
+     * presence table and recounts stored bytes. Incoming before store, and a chunk seen in both (the
+     * guard moved it meanwhile) counted once: the incoming set is small, it holds only unsealed chunks.
+     */
+    private void rescanChunks() throws IOException {
+        synchronized (chunkScan) {
+            long created = createdChunkBytes.get();
+            Set<ChunkId> incoming = new HashSet<>();
+            long[] bytes = {0};
+            for (Path dir : List.of(layout.incomingChunks(), layout.storeChunks())) {
+                if (!Files.isDirectory(dir)) {
+                    continue;
+                }
+                boolean isIncoming = dir.equals(layout.incomingChunks());
+                Files.walkFileTree(dir, Set.of(), 2, new SimpleFileVisitor<>() {
+                    @Override
+                    public FileVisitResult visitFile(Path p, BasicFileAttributes a) {
+                        String name = p.getFileName().toString();
+                        if (a.isRegularFile() && name.length() == ChunkId.LENGTH * 2) {
+                            try {
+                                ChunkId id = ChunkId.parse(name);
+                                presence.add(id);
+                                if (isIncoming ? incoming.add(id) : !incoming.contains(id)) {
+                                    bytes[0] += a.size();
+                                }
+                            } catch (IllegalArgumentException e) {
+                                // not a chunk file
+                            }
+                        }
+                        return FileVisitResult.CONTINUE;
+                    }
+
+                    @Override
+                    public FileVisitResult visitFileFailed(Path p, IOException e) {
+                        return FileVisitResult.CONTINUE; // moved or removed meanwhile
+                    }
+                });
+            }
+            scannedChunkBytes = bytes[0];
+            createdAtScan = created;
+            scannedAtNanos = System.nanoTime();
+            chunksScanned = true;
         }
     }
 
@@ -205,6 +255,7 @@ public final class RepositoryStore implements Repository {
         }
         presence.add(id);
         if (created) {
+            createdChunkBytes.addAndGet(length);
             persistUsage(node, used);
         }
         return created;
@@ -498,6 +549,90 @@ public final class RepositoryStore implements Repository {
         List<VerifyReport.DamagedChunk> damaged = new ArrayList<>();
         problems.forEach((id, why) -> damaged.add(new VerifyReport.DamagedChunk(id, why, users.get(id))));
         return new VerifyReport(points.size(), checked, damaged, broken);
+    }
+
+    @Override
+    public RepositoryStats stats() throws IOException {
+        if (!chunksScanned || System.nanoTime() - scannedAtNanos > CHUNK_RESCAN_NANOS) {
+            rescanChunks();
+        }
+        long stored;
+        synchronized (chunkScan) {
+            stored = scannedChunkBytes + createdChunkBytes.get() - createdAtScan;
+        }
+        Set<String> all = new HashSet<>();
+        Set<String> sealed = new HashSet<>();
+        long logical = 0;
+        for (boolean isSealed : new boolean[] {true, false}) {
+            Path base = isSealed ? layout.storePoints() : layout.incomingPoints();
+            if (!Files.isDirectory(base)) {
+                continue;
+            }
+            try (DirectoryStream<Path> nodes = Files.newDirectoryStream(base, Files::isDirectory)) {
+                for (Path dir : nodes) {
+                    try (DirectoryStream<Path> points = Files.newDirectoryStream(dir, "*.idx")) {
+                        for (Path p : points) {
+                            String id = p.getFileName().toString();
+                            String key = dir.getFileName() + "/" + id.substring(0, id.length() - 4);
+                            if (isSealed) {
+                                sealed.add(key);
+                            }
+                            if (all.add(key)) {
+                                logical += logicalBytes(key, p);
+                            }
+                        }
+                    } catch (NoSuchFileException e) {
+                        // a node directory removed meanwhile
+                    }
+                }
+            }
+        }
+        logicalBytes.keySet().retainAll(all);
+        FileStore fs = Files.getFileStore(layout.root());
+        long capacity = fs.getTotalSpace();
+        Optional<GuardStatus> guard = GuardStatus.read(layout.guardStatus());
+        return new RepositoryStats(capacity, capacity - fs.getUnallocatedSpace(), fs.getUsableSpace(), stored, logical,
+                all.size(), sealed.size(), guard.map(g -> Instant.ofEpochMilli(g.trustedNowMillis())),
+                guard.map(GuardStatus::lockDays).orElse(0),
+                guard.map(GuardStatus::clockWarning).filter(w -> !w.isBlank()));
+    }
+
+    /** A point's logical bytes, read from its index once and then cached. */
+    private long logicalBytes(String key, Path file) throws IOException {
+        Long cached = logicalBytes.get(key);
+        if (cached != null) {
+            return cached;
+        }
+        long bytes;
+        try {
+            bytes = logicalBytes(readIndexFile(file));
+        } catch (NoSuchFileException e) {
+            // the guard moved it from incoming to the store meanwhile
+            String[] ref = key.split("/", 2);
+            try {
+                bytes = logicalBytes(readPoint(new PointRef(ref[0], ref[1])));
+            } catch (RepositoryException gone) {
+                return 0; // deleted or damaged: verify reports it, and STATS stays cheap
+            }
+        } catch (FormatException e) {
+            bytes = 0; // damaged: verify reports it; immutable, so not worth rereading
+        }
+        logicalBytes.put(key, bytes);
+        return bytes;
+    }
+
+    /** The uncompressed bytes of a point's non-zero chunks (the last chunk may be short). */
+    static long logicalBytes(RestorePointIndex idx) {
+        List<ChunkId> ids = idx.chunks();
+        long size = idx.device().sizeBytes();
+        long chunk = idx.chunkSizeBytes();
+        long bytes = 0;
+        for (int i = 0; i < ids.size(); i++) {
+            if (!ids.get(i).isZero()) {
+                bytes += Math.min(chunk, size - i * chunk);
+            }
+        }
+        return bytes;
     }
 
     @Override

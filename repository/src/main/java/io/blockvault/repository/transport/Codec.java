@@ -2,6 +2,7 @@ package io.blockvault.repository.transport;
 
 import io.blockvault.repository.client.PointRef;
 import io.blockvault.repository.client.PointSummary;
+import io.blockvault.repository.client.RepositoryStats;
 import io.blockvault.repository.client.VerifyReport;
 import io.blockvault.repository.format.ChangeId;
 import io.blockvault.repository.format.ChunkId;
@@ -15,7 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-/** Encodings of the structured replies (listings, verify reports). */
+/** Encodings of the structured replies (listings, verify reports, statistics). */
 public final class Codec {
 
     private Codec() {
@@ -102,5 +103,38 @@ public final class Codec {
             broken.add(new PointRef(d.readUTF(), d.readUTF()));
         }
         return new VerifyReport(points, chunks, damaged, broken);
+    }
+
+    public static void writeStats(DataOutputStream o, RepositoryStats s) throws IOException {
+        o.writeLong(s.capacityBytes());
+        o.writeLong(s.usedBytes());
+        o.writeLong(s.freeBytes());
+        o.writeLong(s.storedBytes());
+        o.writeLong(s.logicalBytes());
+        o.writeLong(s.restorePoints());
+        o.writeLong(s.sealedPoints());
+        o.writeBoolean(s.guardTrustedNow().isPresent());
+        o.writeLong(s.guardTrustedNow().map(Instant::toEpochMilli).orElse(0L));
+        o.writeInt(s.lockDays());
+        String warning = s.clockWarning().orElse("");
+        // a warning is one log line; the cap keeps it inside writeUTF's 64 KiB
+        o.writeUTF(warning.length() > 2000 ? warning.substring(0, 2000) : warning);
+    }
+
+    public static RepositoryStats readStats(DataInputStream d) throws IOException {
+        long capacity = d.readLong();
+        long used = d.readLong();
+        long free = d.readLong();
+        long stored = d.readLong();
+        long logical = d.readLong();
+        long points = d.readLong();
+        long sealed = d.readLong();
+        boolean guardSeen = d.readBoolean();
+        long trustedNow = d.readLong();
+        int lockDays = d.readInt();
+        String warning = d.readUTF();
+        return new RepositoryStats(capacity, used, free, stored, logical, points, sealed,
+                guardSeen ? Optional.of(Instant.ofEpochMilli(trustedNow)) : Optional.empty(), lockDays,
+                warning.isEmpty() ? Optional.empty() : Optional.of(warning));
     }
 }

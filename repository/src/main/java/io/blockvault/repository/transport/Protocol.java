@@ -35,6 +35,9 @@ public final class Protocol {
     public static final int DELETE = 30;        // node, point                   -> OK u64 requested-at epoch ms
     public static final int VERIFY = 31;        // u32 n, n x (node, point)      -> VERIFY_REPLY
     public static final int VERIFY_REPLY = 32;
+    public static final int STATS = 33;         // (empty)                       -> STATS_REPLY
+    public static final int STATS_REPLY = 34;   // u64 capacity, used, free, stored, logical bytes, u64 points, sealed,
+                                                // u8 guard seen, u64 trusted now epoch ms, u32 lock days, warning ("" = none)
 
     /** Room for a chunk of the largest size plus header and framing. */
     public static final int DEFAULT_MAX_FRAME = (8 << 20) + 4096;

@@ -4,6 +4,7 @@ import io.blockvault.repository.client.PointRef;
 import io.blockvault.repository.client.PointSummary;
 import io.blockvault.repository.client.RepositoryException;
 import io.blockvault.repository.client.RepositoryException.Reason;
+import io.blockvault.repository.client.RepositoryStats;
 import io.blockvault.repository.client.VerifyReport;
 import io.blockvault.repository.format.ChunkId;
 import io.blockvault.repository.format.FormatException;
@@ -330,6 +331,11 @@ public final class TransportServer implements AutoCloseable {
                 }
                 VerifyReport r = store.verify(refs);
                 ch.write(Protocol.VERIFY_REPLY, o -> Codec.writeReport(o, r, 10_000));
+            }
+            case Protocol.STATS -> {
+                requireOperator(who, "read repository statistics");
+                RepositoryStats stats = store.stats();
+                ch.write(Protocol.STATS_REPLY, o -> Codec.writeStats(o, stats));
             }
             case Protocol.HELLO -> throw new RepositoryException(Reason.PROTOCOL, "HELLO sent twice");
             default -> throw new RepositoryException(Reason.PROTOCOL, "unknown request type " + f.type());
