@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.blockvault.testing.KubeApiServer;
 import io.blockvault.testing.KubeApiServer.CommandResult;
+import io.blockvault.testing.ProjectPaths;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
@@ -11,9 +12,13 @@ import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -117,6 +122,41 @@ class HelmTemplateIT {
                 "kind: NetworkPolicy", "kind: CustomResourceDefinition");
         assertThat(rendered).doesNotContainPattern("(?m)^kind: (BackupPolicy|BackupRepository|Namespace)$");
         assertAccepted(rendered);
+    }
+
+    /**
+     * The NetworkPolicy selects the pods the operator really makes: its labels are read from the
+     * operator's sources (name constant and component of the repository StatefulSet and agent
+     * DaemonSet), and the operator's own pod from the chart's Deployment.
+     */
+    @Test
+    void networkPolicySelectsThePodsTheOperatorLabels() throws IOException {
+        String rendered = render(null);
+        NetworkPolicy policy = object(rendered, NetworkPolicy.class, "bv-repository");
+        Path operator = ProjectPaths.root().resolve("operator/src/main/java/io/blockvault/operator");
+        String repositoryApp = constant(operator.resolve("repository/RepositoryNames.java"), "APP");
+        String agentApp = constant(operator.resolve("policy/AgentDaemonSetDependent.java"), "APP");
+        assertThat(Files.readString(operator.resolve("repository/RepositoryStatefulSetDependent.java")))
+                .contains("RepositoryDependents.labels(repository, \"repository\")");
+        assertThat(Files.readString(operator.resolve("policy/AgentDaemonSetDependent.java")))
+                .contains("Labels.of(APP, policyName, \"agent\")");
+
+        assertThat(policy.getSpec().getPodSelector().getMatchLabels()).isEqualTo(
+                Map.of("app.kubernetes.io/name", repositoryApp, "app.kubernetes.io/component", "repository"));
+        var from = policy.getSpec().getIngress().get(0).getFrom();
+        assertThat(from.get(0).getPodSelector().getMatchLabels()).isEqualTo(
+                Map.of("app.kubernetes.io/name", agentApp, "app.kubernetes.io/component", "agent"));
+        Map<String, String> operatorPod = object(rendered, Deployment.class, "bv-operator").getSpec().getTemplate()
+                .getMetadata().getLabels();
+        assertThat(operatorPod).containsAllEntriesOf(from.get(1).getPodSelector().getMatchLabels());
+        assertThat(policy.getSpec().getIngress().get(0).getPorts()).singleElement()
+                .satisfies(port -> assertThat(port.getPort().getIntVal()).isEqualTo(6162));
+    }
+
+    private static String constant(Path source, String name) throws IOException {
+        Matcher m = Pattern.compile("static final String " + name + " = \"([^\"]+)\";").matcher(Files.readString(source));
+        assertThat(m.find()).as(name + " in " + source).isTrue();
+        return m.group(1);
     }
 
     /** The operator's repository identity: a token of its own audience, never the API server's token. */
