@@ -42,6 +42,13 @@ class HelmLifecycleIT {
     void installUpgradeAndUninstallKeepUserData() throws IOException {
         KubernetesClient client = api.client();
 
+        // --create-namespace makes a namespace without PodSecurity labels: the notes say how to label it.
+        CommandResult unlabelled = helm.run("install", RELEASE, Helm.CHART.toString(), "--namespace", "elsewhere",
+                "--create-namespace", "--dry-run=server");
+        assertThat(unlabelled.exitCode()).as(unlabelled.output()).isZero();
+        assertThat(unlabelled.output()).contains("namespace elsewhere has no pod-security.kubernetes.io/enforce label",
+                "kubectl label namespace elsewhere pod-security.kubernetes.io/enforce=privileged");
+
         // A namespace that would refuse the privileged agent pods stops the install with the fix.
         client.resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE)
                 .addToLabels("pod-security.kubernetes.io/enforce", "restricted").endMetadata().build()).create();
