@@ -6,6 +6,7 @@ import io.blockvault.api.v1alpha1.Backup;
 import io.blockvault.api.v1alpha1.BackupRepository;
 import io.blockvault.testing.KubeApiServer;
 import io.blockvault.testing.KubeApiServer.CommandResult;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
@@ -41,10 +42,33 @@ class HelmLifecycleIT {
     void installUpgradeAndUninstallKeepUserData() throws IOException {
         KubernetesClient client = api.client();
 
+        // --create-namespace makes a namespace without PodSecurity labels: the notes say how to label it.
+        CommandResult unlabelled = helm.run("install", RELEASE, Helm.CHART.toString(), "--namespace", "elsewhere",
+                "--create-namespace", "--dry-run=server");
+        assertThat(unlabelled.exitCode()).as(unlabelled.output()).isZero();
+        assertThat(unlabelled.output()).contains("namespace elsewhere has no pod-security.kubernetes.io/enforce label",
+                "kubectl label namespace elsewhere pod-security.kubernetes.io/enforce=privileged");
+
+        // A namespace that would refuse the privileged agent pods stops the install with the fix.
+        client.resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE)
+                .addToLabels("pod-security.kubernetes.io/enforce", "restricted").endMetadata().build()).create();
+        CommandResult refused = helm.run("install", RELEASE, Helm.CHART.toString(), "--namespace", NAMESPACE,
+                "--wait=false");
+        assertThat(refused.exitCode()).isNotZero();
+        assertThat(refused.output()).contains("namespace blockvault-system enforces PodSecurity level \"restricted\"",
+                "kubectl label namespace blockvault-system pod-security.kubernetes.io/enforce=privileged --overwrite");
+        assertThat(client.apps().deployments().inNamespace(NAMESPACE).withName("bv-operator").get()).isNull();
+
+        client.namespaces().withName(NAMESPACE).edit(ns -> new NamespaceBuilder(ns).editMetadata()
+                .addToLabels("pod-security.kubernetes.io/enforce", "privileged").endMetadata().build());
         CommandResult install = helm.run("install", RELEASE, Helm.CHART.toString(), "--namespace", NAMESPACE,
-                "--create-namespace", "--wait=false");
+                "--wait=false");
         assertThat(install.exitCode()).as(install.output()).isZero();
-        assertThat(install.output()).contains("Next steps");
+        assertThat(install.output()).contains("Next steps").doesNotContain("has no pod-security.kubernetes.io/enforce");
+        assertThat(client.apps().deployments().inNamespace(NAMESPACE).withName("bv-operator").get().getSpec()
+                .getTemplate().getSpec().getVolumes()).anyMatch(v -> v.getName().equals("repository-token")
+                        && v.getProjected().getSources().get(0).getServiceAccountToken().getAudience()
+                                .equals("blockvault-repository"));
         assertThat(client.apps().deployments().inNamespace(NAMESPACE).withName("bv-operator").get().getSpec()
                 .getReplicas()).isEqualTo(1);
         assertThat(client.serviceAccounts().inNamespace(NAMESPACE).withName("bv-operator").get()).isNotNull();
