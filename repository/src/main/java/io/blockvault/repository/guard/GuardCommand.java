@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
 
 /** {@code guard}: runs the immutability guard. */
 @Command(name = "guard", mixinStandardHelpOptions = true,
-        description = "Run the immutability guard (root, only CAP_LINUX_IMMUTABLE and file access; no network).")
+        description = "Run the immutability guard (root, only CAP_LINUX_IMMUTABLE and CAP_DAC_OVERRIDE; no network).")
 public final class GuardCommand implements Callable<Integer> {
 
     /**
@@ -91,7 +91,13 @@ public final class GuardCommand implements Callable<Integer> {
         Capabilities caps = Capabilities.ofThisProcess();
         if (!caps.has(Capabilities.CAP_LINUX_IMMUTABLE)) {
             System.err.println("error: the guard lacks CAP_LINUX_IMMUTABLE, so it cannot lock files; add it (in a pod: "
-                    + "securityContext.capabilities.add: [LINUX_IMMUTABLE])");
+                    + "securityContext.capabilities.add: [LINUX_IMMUTABLE, DAC_OVERRIDE])");
+            return 1;
+        }
+        if (!caps.has(Capabilities.CAP_DAC_OVERRIDE)) {
+            System.err.println("error: the guard lacks CAP_DAC_OVERRIDE, so it cannot work in the transport's incoming "
+                    + "area (it belongs to the transport's user); add it (in a pod: securityContext.capabilities.add: "
+                    + "[LINUX_IMMUTABLE, DAC_OVERRIDE])");
             return 1;
         }
         List<String> extra = caps.beyond(ALLOWED);

@@ -51,6 +51,10 @@ class GuardProcessIT {
                 "--config", "/x"));
         assertThat(noImmutable.exit()).isEqualTo(1);
         assertThat(noImmutable.output()).contains("lacks CAP_LINUX_IMMUTABLE");
+        Host.Result noOverride = Host.run(List.of("setpriv", "--inh-caps=-all", "--bounding-set=-all,+linux_immutable",
+                "--", Host.java(), "-jar", jar.toString(), "guard", "--config", "/x"));
+        assertThat(noOverride.exit()).isEqualTo(1);
+        assertThat(noOverride.output()).contains("lacks CAP_DAC_OVERRIDE");
         // DAC_READ_SEARCH is covered by DAC_OVERRIDE, so the old, wider set is refused too
         Host.Result readSearch = Host.run(List.of("setpriv", "--inh-caps=-all",
                 "--bounding-set=-all,+linux_immutable,+dac_override,+dac_read_search", "--", Host.java(), "-jar",
