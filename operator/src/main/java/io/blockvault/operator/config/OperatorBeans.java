@@ -22,7 +22,8 @@ public class OperatorBeans {
     @Singleton
     OperatorSettings settings(OperatorConfig config, KubernetesClient client) {
         return new OperatorSettings(namespace(config, client), config.agentImage(), config.dkmsImage(),
-                config.repositoryImage(), config.agentServiceAccount(), config.repositoryServiceAccount(), config.scheduleCheckInterval(),
+                config.repositoryImage(), config.agentServiceAccount(), config.repositoryServiceAccount(), config.operatorServiceAccount(),
+                config.scheduleCheckInterval(),
                 config.agentClaimTimeout(), config.agentSilenceTimeout(), config.nodeLostGrace(), config.caValidity(),
                 config.serverCertValidity(), config.certRenewBefore(), config.encryptionKeyRotation());
     }

@@ -31,6 +31,10 @@ public interface OperatorConfig {
     @WithDefault("blockvault-repository")
     String repositoryServiceAccount();
 
+    /** The operator's own ServiceAccount: managed repositories accept its tokens as the operator's. */
+    @WithDefault("blockvault-operator")
+    String operatorServiceAccount();
+
     @WithDefault("60s")
     Duration scheduleCheckInterval();
 

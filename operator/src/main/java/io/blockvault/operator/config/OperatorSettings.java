@@ -13,6 +13,7 @@ import java.util.Objects;
  * @param repositoryImage image of the repository (transport and guard containers)
  * @param agentServiceAccount ServiceAccount of the agent pods (bound by the Helm chart)
  * @param repositoryServiceAccount ServiceAccount of managed repository pods (allowed TokenReviews by the Helm chart)
+ * @param operatorServiceAccount the operator's own ServiceAccount, which managed repositories take as the operator
  * @param scheduleCheckInterval longest wait between two looks at a policy's schedule; bounds how late
  *     a tick can be noticed after a clock jump or a missed event
  * @param agentClaimTimeout a Backup nobody started within this time fails with {@code AgentSilent}
@@ -31,6 +32,7 @@ public record OperatorSettings(
         String repositoryImage,
         String agentServiceAccount,
         String repositoryServiceAccount,
+        String operatorServiceAccount,
         Duration scheduleCheckInterval,
         Duration agentClaimTimeout,
         Duration agentSilenceTimeout,
@@ -47,6 +49,7 @@ public record OperatorSettings(
         Objects.requireNonNull(repositoryImage, "repositoryImage");
         Objects.requireNonNull(agentServiceAccount, "agentServiceAccount");
         Objects.requireNonNull(repositoryServiceAccount, "repositoryServiceAccount");
+        Objects.requireNonNull(operatorServiceAccount, "operatorServiceAccount");
         if (scheduleCheckInterval.isZero() || scheduleCheckInterval.isNegative()) {
             throw new IllegalArgumentException("blockvault.operator.schedule-check-interval must be positive, was "
                     + scheduleCheckInterval);
@@ -62,26 +65,27 @@ public record OperatorSettings(
     public static OperatorSettings defaults(String namespace) {
         return new OperatorSettings(namespace, "ghcr.io/blockvault/node-agent:0.1.0",
                 "ghcr.io/blockvault/node-agent:0.1.0", "ghcr.io/blockvault/repository:0.1.0", "blockvault-agent",
-                "blockvault-repository",
+                "blockvault-repository", "blockvault-operator",
                 Duration.ofSeconds(60), Duration.ofMinutes(10), Duration.ofMinutes(10), Duration.ofMinutes(2),
                 Duration.ofDays(3650), Duration.ofDays(90), Duration.ofDays(30), Duration.ofDays(365));
     }
 
     public OperatorSettings withScheduleCheckInterval(Duration interval) {
-        return new OperatorSettings(namespace, agentImage, dkmsImage, repositoryImage, agentServiceAccount, repositoryServiceAccount, interval,
+        return new OperatorSettings(namespace, agentImage, dkmsImage, repositoryImage, agentServiceAccount, repositoryServiceAccount,
+                operatorServiceAccount, interval,
                 agentClaimTimeout, agentSilenceTimeout, nodeLostGrace, caValidity, serverCertValidity, certRenewBefore,
                 encryptionKeyRotation);
     }
 
     public OperatorSettings withTimeouts(Duration claim, Duration silence, Duration nodeLost) {
         return new OperatorSettings(namespace, agentImage, dkmsImage, repositoryImage, agentServiceAccount, repositoryServiceAccount,
-                scheduleCheckInterval, claim, silence, nodeLost, caValidity, serverCertValidity, certRenewBefore,
+                operatorServiceAccount, scheduleCheckInterval, claim, silence, nodeLost, caValidity, serverCertValidity, certRenewBefore,
                 encryptionKeyRotation);
     }
 
     public OperatorSettings withCertificates(Duration ca, Duration server, Duration renewBefore, Duration keyRotation) {
         return new OperatorSettings(namespace, agentImage, dkmsImage, repositoryImage, agentServiceAccount, repositoryServiceAccount,
-                scheduleCheckInterval, agentClaimTimeout, agentSilenceTimeout, nodeLostGrace, ca, server, renewBefore,
+                operatorServiceAccount, scheduleCheckInterval, agentClaimTimeout, agentSilenceTimeout, nodeLostGrace, ca, server, renewBefore,
                 keyRotation);
     }
 }

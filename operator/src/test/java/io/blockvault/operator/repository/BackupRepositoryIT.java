@@ -127,9 +127,15 @@ class BackupRepositoryIT extends OperatorTestBase {
         assertThat(guard.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
         assertThat(guard.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
         assertThat(guard.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
-        assertThat(guard.getSecurityContext().getCapabilities().getAdd()).containsExactly("LINUX_IMMUTABLE");
+        assertThat(guard.getSecurityContext().getCapabilities().getAdd())
+                .containsExactlyInAnyOrder("LINUX_IMMUTABLE", "DAC_OVERRIDE");
         assertThat(guard.getPorts()).isNullOrEmpty();
-        assertThat(guard.getArgs()).contains("--immutability-days=14");
+        assertThat(guard.getArgs()).startsWith("guard").contains("--lock-days=14");
+        assertThat(transport.getArgs()).startsWith("serve")
+                .contains("--operator-serviceaccount=system:serviceaccount:" + NS + ":blockvault-operator");
+        // what the API server stored still parses as the repository jar's commands
+        RepositoryStatefulSetArgsTest.parse(transport);
+        RepositoryStatefulSetArgsTest.parse(guard);
         assertThat(guard.getVolumeMounts()).noneSatisfy(m -> assertThat(m.getName()).isEqualTo("tls"));
 
         // Status: the in-cluster endpoint; not ready, as no kubelet runs the pod here.
@@ -148,7 +154,7 @@ class BackupRepositoryIT extends OperatorTestBase {
         // A spec change reaches the guard; generated Secrets stay as they are.
         admin.resources(BackupRepository.class).withName("vault").edit(r -> withImmutabilityDays(r, 30));
         eventually().until(() -> container(statefulSet().getSpec().getTemplate().getSpec(), "guard").getArgs()
-                .contains("--immutability-days=30"));
+                .contains("--lock-days=30"));
         assertThat(secret("vault-repository-ca").getData()).isEqualTo(ca.getData());
         assertThat(secret("vault-repository-tls").getData()).isEqualTo(tls.getData());
         assertThat(secret("vault-repository-encryption-key").getData()).isEqualTo(keys.getData());

@@ -18,6 +18,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -70,6 +71,7 @@ public final class Guard {
      * locks any sealed file a crash left unlocked.
      */
     public void prepare() throws IOException {
+        protectRoot();
         for (Path p : List.of(layout.store(), layout.storeChunks(), layout.storePoints(), storeTmp(),
                 layout.guardState())) {
             Files.createDirectories(p);
@@ -111,6 +113,38 @@ public final class Guard {
         }
         if (relocked > 0) {
             log.log(System.Logger.Level.WARNING, "locked " + relocked + " sealed files a crash had left unlocked");
+        }
+    }
+
+    /**
+     * The repository root may be writable by the transport: in a pod, fsGroup makes the volume root
+     * group-writable for the transport's group. Made sticky, it keeps the transport from renaming or
+     * replacing store/ and guard/, which belong to root (the guard owns the root, so it needs no
+     * FOWNER for this). A store/ or guard/ that does not belong to root was made by someone else and
+     * is refused rather than trusted.
+     */
+    private void protectRoot() throws IOException {
+        Path root = layout.root();
+        int uid = (Integer) Files.getAttribute(root, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        int mode = (Integer) Files.getAttribute(root, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+        if ((mode & 0022) != 0 && (mode & 01000) == 0) {
+            if (uid != 0) {
+                throw new IOException("the repository root " + root + " is writable by others than its owner (uid " + uid
+                        + "), so the transport could replace store/; make it belong to root (chown root " + root
+                        + ") so the guard can make it sticky, or remove group and other write (chmod go-w " + root + ")");
+            }
+            linux.chmod(root, (mode & 07777) | 01000);
+            log.log(System.Logger.Level.INFO, "made the repository root " + root + " sticky: it is writable by group or "
+                    + "others, who must not rename store/ or guard/");
+        }
+        for (Path p : List.of(layout.store(), layout.guardState())) {
+            if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                int owner = (Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+                if (owner != 0 || !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                    throw new IOException(p + " is not a directory of root's (uid " + owner + "): the guard did not make "
+                            + "it and will not trust it; move it away and start the guard again");
+                }
+            }
         }
     }
 

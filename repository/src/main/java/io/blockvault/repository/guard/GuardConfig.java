@@ -5,11 +5,16 @@ import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
+import java.util.List;
+import java.util.Locale;
 import java.util.Properties;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
- * The guard's own configuration: a root-owned properties file that the transport cannot write.
+ * The guard's own configuration: a root-owned properties file that the transport cannot write, or
+ * the same keys as command-line options ({@code lockDays} as {@code --lock-days}; in a pod, where the
+ * arguments are as far from the transport as a root-owned file).
  * <pre>
  * repository=/srv/blockvault            repository root (incoming/, store/, guard/ below it)
  * lockDays=30                           immutability period for newly sealed files (never shortens old ones)
@@ -26,6 +31,11 @@ import java.util.Set;
 public record GuardConfig(Path repository, int lockDays, long trustedClockAdvanceSeconds, long intervalMillis,
         long gcIntervalSeconds, long gcGraceSeconds, long leaseTtlSeconds, long clockJumpThresholdSeconds, long rebootCreditMaxSeconds) {
 
+    /** The keys, in the order documented above; each is also a command-line option ({@link #option}). */
+    public static final List<String> KEYS = List.of("repository", "lockDays", "trustedClockAdvanceSeconds",
+            "intervalMillis", "gcIntervalSeconds", "gcGraceSeconds", "leaseTtlSeconds", "clockJumpThresholdSeconds",
+            "rebootCreditMaxSeconds");
+
     public static GuardConfig load(Path file, boolean requireRootOwned) throws IOException {
         if (requireRootOwned) {
             int uid = (Integer) Files.getAttribute(file, "unix:uid");
@@ -39,22 +49,37 @@ public record GuardConfig(Path repository, int lockDays, long trustedClockAdvanc
         try (Reader r = Files.newBufferedReader(file)) {
             props.load(r);
         }
-        String repo = props.getProperty("repository");
-        if (repo == null || repo.isBlank()) {
-            throw new IOException(file + " must set repository=<path of the repository root>");
-        }
-        int lockDays = (int) number(props, file, "lockDays", 30);
-        if (lockDays < 1) {
-            throw new IOException(file + ": lockDays must be at least 1, got " + lockDays);
-        }
-        return new GuardConfig(Path.of(repo), lockDays, number(props, file, "trustedClockAdvanceSeconds", 0),
-                Math.max(100, number(props, file, "intervalMillis", 5000)),
-                number(props, file, "gcIntervalSeconds", 3600), number(props, file, "gcGraceSeconds", 3600),
-                number(props, file, "leaseTtlSeconds", 86400), number(props, file, "clockJumpThresholdSeconds", 60),
-                number(props, file, "rebootCreditMaxSeconds", 3600));
+        return parse(props, file + ": ", key -> key);
     }
 
-    private static long number(Properties p, Path file, String key, long dflt) throws IOException {
+    /**
+     * The one parser of the guard's settings, for the file and the command line alike. {@code where}
+     * prefixes error messages, {@code name} says how a key is spelt there (property or option).
+     */
+    public static GuardConfig parse(Properties props, String where, Function<String, String> name) throws IOException {
+        String repo = props.getProperty("repository");
+        if (repo == null || repo.isBlank()) {
+            throw new IOException(where + name.apply("repository") + " must be set to the path of the repository root");
+        }
+        int lockDays = (int) Math.min(Integer.MAX_VALUE, number(props, where, name, "lockDays", 30));
+        if (lockDays < 1) {
+            throw new IOException(where + name.apply("lockDays") + " must be at least 1, got " + lockDays);
+        }
+        return new GuardConfig(Path.of(repo), lockDays, number(props, where, name, "trustedClockAdvanceSeconds", 0),
+                Math.max(100, number(props, where, name, "intervalMillis", 5000)),
+                number(props, where, name, "gcIntervalSeconds", 3600), number(props, where, name, "gcGraceSeconds", 3600),
+                number(props, where, name, "leaseTtlSeconds", 86400),
+                number(props, where, name, "clockJumpThresholdSeconds", 60),
+                number(props, where, name, "rebootCreditMaxSeconds", 3600));
+    }
+
+    /** The command-line option of a key: {@code lockDays} is {@code --lock-days}. */
+    public static String option(String key) {
+        return "--" + key.replaceAll("([A-Z])", "-$1").toLowerCase(Locale.ROOT);
+    }
+
+    private static long number(Properties p, String where, Function<String, String> name, String key, long dflt)
+            throws IOException {
         String v = p.getProperty(key);
         if (v == null) {
             return dflt;
@@ -66,7 +91,7 @@ public record GuardConfig(Path repository, int lockDays, long trustedClockAdvanc
             }
             return n;
         } catch (NumberFormatException e) {
-            throw new IOException(file + ": " + key + " must be a non-negative whole number, got '" + v + "'", e);
+            throw new IOException(where + name.apply(key) + " must be a non-negative whole number, got '" + v + "'", e);
         }
     }
 }

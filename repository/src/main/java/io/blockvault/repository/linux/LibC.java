@@ -24,6 +24,8 @@ public interface LibC extends Library {
 
     int unlinkat(int dirfd, String path, int flags) throws LastErrorException;
 
+    int chmod(String path, int mode) throws LastErrorException;
+
     int ioctl(int fd, NativeLong request, IntByReference arg) throws LastErrorException;
 
     int ioctl(int fd, NativeLong request, long arg) throws LastErrorException;

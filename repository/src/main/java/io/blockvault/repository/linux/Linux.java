@@ -138,6 +138,16 @@ public final class Linux {
         }
     }
 
+    /** chmod(2) with the full mode, sticky and setgid bits included (Java's permissions have only rwx). */
+    public void chmod(Path file, int mode) throws IOException {
+        try {
+            libc.chmod(file.toString(), mode);
+        } catch (LastErrorException e) {
+            throw new IOException("cannot chmod " + file + " to " + Integer.toOctalString(mode) + ": errno "
+                    + e.getErrorCode(), e);
+        }
+    }
+
     /** Opens a file for writing and returns its fd (for {@link #reflink}). */
     public int openWrite(Path file) throws IOException {
         try {

@@ -8,6 +8,7 @@ import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -79,6 +80,24 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Free space the filesystem keeps; uploads beyond it are refused.")
     long minFreeBytes;
 
+    /**
+     * What is wrong with the choice of authentication, if anything: exactly one of a token file and
+     * TokenReview, the latter with its CA and credentials. Public so that whoever writes a command line
+     * for this (the operator's StatefulSet) can check it the same way.
+     */
+    public Optional<String> authenticationProblem() {
+        if ((tokenFile == null) == (tokenReviewServer == null)) {
+            return Optional.of("choose exactly one of --token-file and --tokenreview-server");
+        }
+        if (tokenReviewServer != null && (tokenReviewCa == null || tokenReviewCredentials == null)) {
+            return Optional.of("--tokenreview-server needs --tokenreview-ca and --tokenreview-credentials");
+        }
+        if (tokenReviewServer != null && !tokenReviewServer.startsWith("https://")) {
+            return Optional.of("--tokenreview-server must be an https:// URL, got '" + tokenReviewServer + "'");
+        }
+        return Optional.empty();
+    }
+
     @Override
     public Integer call() throws Exception {
         System.Logger log = System.getLogger("blockvault.transport");
@@ -95,20 +114,14 @@ public final class ServeCommand implements Callable<Integer> {
                     + "(e.g. setpriv --inh-caps=-all --bounding-set=-all, or drop them in the container spec).");
             return 1;
         }
-        Authenticator auth;
-        if (tokenFile != null && tokenReviewServer == null) {
-            auth = new FileTokenAuthenticator(tokenFile, Clock.systemUTC(), true);
-        } else if (tokenReviewServer != null && tokenFile == null) {
-            if (tokenReviewCa == null || tokenReviewCredentials == null) {
-                System.err.println("error: --tokenreview-server needs --tokenreview-ca and --tokenreview-credentials");
-                return 2;
-            }
-            auth = new TokenReviewAuthenticator(java.net.URI.create(tokenReviewServer), Tls.client(tokenReviewCa),
-                    tokenReviewCredentials, audience, agentServiceAccount, operatorServiceAccount);
-        } else {
-            System.err.println("error: choose exactly one of --token-file and --tokenreview-server");
+        Optional<String> problem = authenticationProblem();
+        if (problem.isPresent()) {
+            System.err.println("error: " + problem.get());
             return 2;
         }
+        Authenticator auth = tokenFile != null ? new FileTokenAuthenticator(tokenFile, Clock.systemUTC(), true)
+                : new TokenReviewAuthenticator(java.net.URI.create(tokenReviewServer), Tls.client(tokenReviewCa),
+                        tokenReviewCredentials, audience, agentServiceAccount, operatorServiceAccount);
         RepositoryStore store = new RepositoryStore(new RepositoryLayout(root),
                 new StoreLimits(nodeQuotaBytes, maxPointsPerNode, minFreeBytes, 24L * 3600_000));
         store.open();

@@ -346,4 +346,34 @@ class GuardFilesystemIT {
         assertThat(cli.output()).contains("DAMAGED chunk " + victim.hex()).contains("BROKEN restore point node-a/p1")
                 .contains("BROKEN restore point node-a/p2");
     }
+
+    @Test
+    void aRootTheTransportMayWriteIsMadeStickySoItCannotSwapTheStore() throws Exception {
+        setUp("ext4");
+        // as in a pod: fsGroup makes the volume root group-writable (setgid) for the transport's group
+        String gid = Host.ensureTransportUser().split(":")[1];
+        Host.ok("chgrp", gid, layout.root().toString());
+        Host.ok("chmod", "2775", layout.root().toString());
+        Host.Result before = Host.run(Host.asTransportUser("mkdir", layout.root().resolve("planted").toString()));
+        assertThat(before.exit()).as("the transport may create entries in the root: " + before.output()).isZero();
+
+        guard.prepare();
+        int mode = (Integer) Files.getAttribute(layout.root(), "unix:mode");
+        assertThat(mode & 07777).isEqualTo(03775);
+        for (String victim : List.of("store", "guard")) {
+            Host.Result swap = Host.run(Host.asTransportUser("mv", layout.root().resolve(victim).toString(),
+                    layout.root().resolve(victim + ".old").toString()));
+            assertThat(swap.exit()).as(victim + ": " + swap.output()).isNotZero();
+            assertThat(swap.output()).contains("Operation not permitted");
+        }
+        assertThat(layout.store()).isDirectory();
+
+        // a store/ somebody else made before the guard ever ran is not trusted
+        RepositoryLayout other = new RepositoryLayout(fs.mount().resolve("other"));
+        Files.createDirectories(other.store());
+        Host.ok("chown", Host.ensureTransportUser(), other.store().toString());
+        Guard fresh = new Guard(other, linux, clock, log);
+        assertThatThrownBy(fresh::prepare).hasMessageContaining(other.store() + " is not a directory of root's")
+                .hasMessageContaining("move it away");
+    }
 }

@@ -47,10 +47,20 @@ class GuardProcessIT {
         assertThat(asUser.exit()).isEqualTo(1);
         assertThat(asUser.output()).contains("must run as root");
         Host.Result noImmutable = Host.run(List.of("setpriv", "--inh-caps=-all",
-                "--bounding-set=-all,+dac_override,+dac_read_search", "--", Host.java(), "-jar", jar.toString(), "guard",
+                "--bounding-set=-all,+dac_override", "--", Host.java(), "-jar", jar.toString(), "guard",
                 "--config", "/x"));
         assertThat(noImmutable.exit()).isEqualTo(1);
         assertThat(noImmutable.output()).contains("lacks CAP_LINUX_IMMUTABLE");
+        Host.Result noOverride = Host.run(List.of("setpriv", "--inh-caps=-all", "--bounding-set=-all,+linux_immutable",
+                "--", Host.java(), "-jar", jar.toString(), "guard", "--config", "/x"));
+        assertThat(noOverride.exit()).isEqualTo(1);
+        assertThat(noOverride.output()).contains("lacks CAP_DAC_OVERRIDE");
+        // DAC_READ_SEARCH is covered by DAC_OVERRIDE, so the old, wider set is refused too
+        Host.Result readSearch = Host.run(List.of("setpriv", "--inh-caps=-all",
+                "--bounding-set=-all,+linux_immutable,+dac_override,+dac_read_search", "--", Host.java(), "-jar",
+                jar.toString(), "guard", "--config", "/x"));
+        assertThat(readSearch.exit()).isEqualTo(1);
+        assertThat(readSearch.output()).contains("capabilities it does not need: [dac_read_search]");
     }
 
     @Test

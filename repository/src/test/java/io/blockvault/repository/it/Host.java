@@ -87,7 +87,7 @@ public final class Host {
     /** The guard's command: root with only the capabilities it needs. */
     public static List<String> asGuard(Path jar, String... args) {
         List<String> c = new ArrayList<>(List.of("setpriv", "--inh-caps=-all",
-                "--bounding-set=-all,+linux_immutable,+dac_override,+dac_read_search", "--", java(), "-Xmx256m", "-jar",
+                "--bounding-set=-all,+linux_immutable,+dac_override", "--", java(), "-Xmx256m", "-jar",
                 jar.toString(), "guard"));
         c.addAll(List.of(args));
         return c;
