@@ -74,6 +74,15 @@ class HelmLifecycleIT {
         assertThat(client.serviceAccounts().inNamespace(NAMESPACE).withName("bv-operator").get()).isNotNull();
         assertThat(client.services().inNamespace(NAMESPACE).withName("bv-operator-metrics").get()).isNotNull();
         assertThat(client.serviceAccounts().inNamespace(NAMESPACE).withName("blockvault-agent").get()).isNotNull();
+        // The managed repository's transport reviews tokens (system:auth-delegator) and accepts the
+        // operator by the ServiceAccount name the chart gives it, not the default.
+        assertThat(client.serviceAccounts().inNamespace(NAMESPACE).withName("blockvault-repository").get()).isNotNull();
+        assertThat(client.rbac().clusterRoleBindings().withName("bv-repository-tokenreview").get().getRoleRef()
+                .getName()).isEqualTo("system:auth-delegator");
+        assertThat(client.apps().deployments().inNamespace(NAMESPACE).withName("bv-operator").get().getSpec()
+                .getTemplate().getSpec().getContainers().get(0).getEnv())
+                .anyMatch(e -> e.getName().equals("BLOCKVAULT_OPERATOR_OPERATOR_SERVICE_ACCOUNT")
+                        && e.getValue().equals("bv-operator"));
         assertThat(client.rbac().clusterRoles().withName("bv-agent").get().getRules()).hasSize(2);
         assertThat(client.rbac().clusterRoles().withName("bv-operator").get().getRules()).isNotEmpty();
         assertThat(client.network().networkPolicies().inNamespace(NAMESPACE).withName("bv-repository").get())
@@ -126,6 +135,7 @@ class HelmLifecycleIT {
         assertThat(client.rbac().clusterRoles().withName("bv-operator").get()).isNull();
         assertThat(client.rbac().clusterRoleBindings().withName("bv-operator").get()).isNull();
         assertThat(client.rbac().clusterRoleBindings().withName("bv-agent").get()).isNull();
+        assertThat(client.rbac().clusterRoleBindings().withName("bv-repository-tokenreview").get()).isNull();
         assertThat(client.network().networkPolicies().inNamespace(NAMESPACE).withName("bv-repository").get())
                 .isNull();
         // What holds users' data stays: the CRDs, their objects, and the repository object.
