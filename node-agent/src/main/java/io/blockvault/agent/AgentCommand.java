@@ -83,7 +83,9 @@ public final class AgentCommand implements Runnable {
             return "cannot reach the repository: " + m + "; check --repository and that the transport runs";
         }
         if (e instanceof javax.net.ssl.SSLException) {
-            return "TLS to the repository failed: " + m + "; check --ca-file matches the repository's certificate";
+            return "TLS to the repository failed: " + m + "; check --ca-file matches the repository's certificate "
+                    + "and that the certificate names the host of --repository (else pass the name it carries with "
+                    + "--server-name)";
         }
         if (e instanceof RuntimeException) {
             return "internal error: " + e + " (a bug; rerun with BLOCKVAULT_DEBUG=1 and report the stack trace)";

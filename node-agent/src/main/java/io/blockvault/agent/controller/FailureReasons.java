@@ -40,7 +40,8 @@ public final class FailureReasons {
             }
             if (t instanceof SSLException) {
                 return new BackupFailure("RepositoryUnavailable", "TLS to the repository failed: " + what
-                        + "; check that the agent's --ca-file signed the repository's certificate", e);
+                        + "; check that the agent's --ca-file signed the repository's certificate and that the certificate "
+                        + "names the repository's host (or --server-name)", e);
             }
             if (t instanceof NoSuchFileException) {
                 return new BackupFailure(DeviceResolver.DEVICE_NOT_FOUND, what + " does not exist on this node; "
