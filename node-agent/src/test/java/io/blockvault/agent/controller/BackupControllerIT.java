@@ -121,8 +121,8 @@ class BackupControllerIT {
     }
 
     BackupController controller(int concurrency, BackupRunner runner) {
-        BackupController c = new BackupController(client, new BackupController.Settings(NODE, concurrency,
-                Duration.ZERO, Duration.ofSeconds(30)), new DeviceResolver(), runner, Clock.systemUTC());
+        BackupController c = new BackupController(client, new BackupController.Settings(NODE, "main", "edge",
+                concurrency, Duration.ZERO, Duration.ofSeconds(30)), new DeviceResolver(), runner, Clock.systemUTC());
         cleanup.add(c);
         c.start();
         return c;
@@ -143,9 +143,13 @@ class BackupControllerIT {
     }
 
     Backup create(String name, String node, String device) {
+        return create(name, null, "main", node, device);
+    }
+
+    Backup create(String name, String policy, String repository, String node, String device) {
         Backup b = new Backup();
         b.setMetadata(new ObjectMetaBuilder().withName(name).build());
-        b.setSpec(new BackupSpec(null, "main", node, device, BackupType.Auto));
+        b.setSpec(new BackupSpec(policy, repository, node, device, BackupType.Auto));
         return client.resource(b).create();
     }
 
@@ -162,7 +166,7 @@ class BackupControllerIT {
     }
 
     static Condition agentCondition(BackupStatus s) {
-        return s.conditions().stream().filter(c -> BackupController.CONDITION.equals(c.getType())).findFirst()
+        return s.conditions().stream().filter(c -> StatusWriter.CONDITION.equals(c.getType())).findFirst()
                 .orElseThrow();
     }
 
@@ -250,10 +254,37 @@ class BackupControllerIT {
         assertThat(glob.message()).contains("no device on this node matches /dev/disk/by-id/blockvault-test-none-*");
     }
 
+    /**
+     * A Backup naming another repository fails clearly instead of being written to this agent's; one
+     * of another policy is left to that policy's agent; one of this policy runs.
+     */
+    @Test
+    void anotherRepositoryFailsWithRepositoryMismatchAndAnotherPolicysBackupIsLeftAlone() throws Exception {
+        List<Path> ran = new CopyOnWriteArrayList<>();
+        controller(1, (device, full, listener) -> {
+            ran.add(device);
+            return new BackupResult(NODE, "p-" + System.nanoTime(), device.toString(), "null", 0, BackupMode.NoSnap,
+                    "test", "nosnap", false, Optional.empty(), PointStats.EMPTY, 0, 1, false, List.of());
+        });
+        create("elsewhere", null, "offsite", NODE, "/dev/null");
+        create("other-policy", "core", "offsite", NODE, "/dev/zero");
+        create("own-policy", "edge", "main", NODE, "/dev/full");
+
+        BackupStatus s = awaitPhase("elsewhere", BackupPhase.Failed);
+        assertThat(s.reason()).isEqualTo("RepositoryMismatch");
+        assertThat(s.message()).contains("names repository 'offsite'", "works with repository 'main'",
+                "set spec.repository");
+        assertThat(agentCondition(s).getReason()).isEqualTo("RepositoryMismatch");
+        awaitPhase("own-policy", BackupPhase.Succeeded);
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() ->
+                get("other-policy").getStatus() == null);
+        assertThat(ran).containsExactly(Path.of("/dev/full"));
+    }
+
     @Test
     void backupLeftRunningByAPreviousAgentIsFailedNotRerun() throws Exception {
         create("interrupted", NODE, "/dev/null");
-        new StatusWriter(client).apply("interrupted", Map.of("phase", "Running", "startTime",
+        new StatusWriter(client, Backup.class).apply("interrupted", Map.of("phase", "Running", "startTime",
                 "2026-01-01T00:00:00Z"));
         List<Path> ran = new CopyOnWriteArrayList<>();
         controller(1, (device, full, listener) -> {
@@ -313,7 +344,8 @@ class BackupControllerIT {
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-jar", jar.toAbsolutePath().toString(), "run", "--repository", repo.address(), "--ca-file",
                 repo.caFile().toString(), "--token-file", repo.tokenFile().toString(), "--key-file", keys.toString(),
-                "--snapshot", "nosnap", "--diff-storage", dir.toString(), "--workers", "2", "--concurrency", "1")
+                "--repository-name", "main", "--snapshot", "nosnap", "--diff-storage", dir.toString(), "--workers",
+                "2", "--concurrency", "1")
                 .redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("KUBECONFIG", api.kubeconfig().toString());
         pb.environment().put("NODE_NAME", NODE);
@@ -336,7 +368,8 @@ class BackupControllerIT {
 
         agent.destroy();
         assertThat(agent.waitFor(30, TimeUnit.SECONDS)).as("the agent stops on SIGTERM").isTrue();
-        assertThat(readLog(log)).contains("watching Backups of node " + NODE).doesNotContain("\tat "); // no stack trace
+        assertThat(readLog(log)).contains("watching Backups and Restores of node " + NODE)
+                .doesNotContain("\tat "); // no stack trace
     }
 
     static String readLog(Path log) {
