@@ -4,6 +4,7 @@ import io.blockvault.agent.backup.RepositoryConnector;
 import io.blockvault.agent.cli.EngineOptions;
 import io.blockvault.agent.cli.Nodes;
 import io.blockvault.agent.cli.RepositoryOptions;
+import io.blockvault.agent.modules.ModuleState;
 import io.blockvault.agent.restore.RestoreEngine;
 import io.blockvault.agent.restore.RestoreSettings;
 import io.blockvault.agent.snapshot.SnapshotProvider;
@@ -11,6 +12,7 @@ import io.blockvault.repository.client.Repository;
 import io.blockvault.repository.format.ChunkCodec;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
@@ -34,7 +36,7 @@ public final class RunCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--node", paramLabel = "NAME",
+    @Option(names = {"--node-name", "--node"}, paramLabel = "NAME",
             description = "this node's name (default: env NODE_NAME, else the host name)")
     String node;
 
@@ -53,6 +55,11 @@ public final class RunCommand implements Callable<Integer> {
 
     @Mixin
     EngineOptions engine;
+
+    @Option(names = "--module-state-file", paramLabel = "FILE", defaultValue = "/run/blockvault/module-state",
+            description = "what the init container's build-and-load found; its reason is reported when there is no "
+                    + "snapshot module (default: ${DEFAULT-VALUE})")
+    Path moduleStateFile;
 
     @Option(names = "--concurrency", paramLabel = "N", defaultValue = "1",
             description = "backups run at once on this node; the others wait Pending (default: ${DEFAULT-VALUE})")
@@ -74,13 +81,16 @@ public final class RunCommand implements Callable<Integer> {
                     + "BLOCKVAULT_REPOSITORY): the BackupRepository whose Backups and Restores this agent runs");
         }
         String policyName = orEnv(this.policyName, "BLOCKVAULT_POLICY");
+        Optional<ModuleState> modules = ModuleState.read(moduleStateFile);
+        modules.filter(m -> !m.reason().loaded()).ifPresent(m -> System.err.println("warning: no snapshot module: "
+                + m.line()));
         SnapshotProvider provider = engine.provider(spec.commandLine());
         String nodeName = nodeName();
         ChunkCodec codec = repositoryOptions.codec();
         RepositoryConnector repository = repositoryOptions.connector(spec.commandLine());
         EngineBackupRunner runner = new EngineBackupRunner(nodeName, repository, codec, provider,
                 new EngineBackupRunner.Tuning(engine.diffStorage(), engine.diffLimitBytes(), engine.workers(),
-                        engine.uploads(), engine.chunkSizeBytes(), true, true), Clock.systemUTC());
+                        engine.uploads(), engine.chunkSizeBytes(), true, true), Clock.systemUTC(), modules);
         CountDownLatch stopping = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);
         // SIGTERM: stop watching and close in the main thread; the hook waits so the JVM does not halt first.

@@ -4,7 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.blockvault.agent.backup.BackupResult;
+import io.blockvault.agent.modules.ModuleState;
+import io.blockvault.agent.snapshot.BlksnapProvider;
 import io.blockvault.agent.snapshot.NoSnapProvider;
+import io.blockvault.agent.snapshot.SnapshotProvider;
+import io.blockvault.agent.snapshot.SnapshotProviders;
 import io.blockvault.agent.testing.Host;
 import io.blockvault.agent.testing.LoopDevice;
 import io.blockvault.agent.testing.TestRepository;
@@ -129,8 +133,12 @@ class BackupControllerIT {
     }
 
     BackupRunner engine() {
-        return new EngineBackupRunner(NODE, () -> repo.pool(2), TestRepository.codec(), new NoSnapProvider(),
-                new EngineBackupRunner.Tuning(dir, 64L << 20, 2, 2, CHUNK, true, false), Clock.systemUTC());
+        return engine(new NoSnapProvider(), Optional.empty());
+    }
+
+    BackupRunner engine(SnapshotProvider provider, Optional<ModuleState> modules) {
+        return new EngineBackupRunner(NODE, () -> repo.pool(2), TestRepository.codec(), provider,
+                new EngineBackupRunner.Tuning(dir, 64L << 20, 2, 2, CHUNK, true, false), Clock.systemUTC(), modules);
     }
 
     LoopDevice loop(String name) throws Exception {
@@ -279,6 +287,31 @@ class BackupControllerIT {
         await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() ->
                 get("other-policy").getStatus() == null);
         assertThat(ran).containsExactly(Path.of("/dev/full"));
+    }
+
+    /**
+     * The init container's verdict reaches the Backup: a NoSnap backup says why there was no module;
+     * an agent told to use blksnap fails with that reason instead of reading the live device.
+     */
+    @Test
+    void theModuleLoadersReasonIsReportedWithoutASnapshotModule() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeFalse(SnapshotProviders.moduleLoaded(),
+                "SKIPPED: the blksnap module is loaded on this host; the test needs a host without it");
+        LoopDevice disk = loop("disk-nomod");
+        Optional<ModuleState> secureBoot = Optional.of(new ModuleState(ModuleState.Reason.SecureBootKeyMissing,
+                "Secure Boot is on and the kernel rejected the signature of bdevfilter"));
+        controller(1, engine(new NoSnapProvider(), secureBoot));
+        create("nosnap", NODE, disk.device().toString());
+        BackupStatus s = awaitPhase("nosnap", BackupPhase.Succeeded);
+        assertThat(s.mode()).isEqualTo(BackupMode.NoSnap);
+        assertThat(s.modeReason()).contains("SecureBootKeyMissing: Secure Boot is on");
+        cleanup.remove(cleanup.size() - 1).close();
+
+        controller(1, engine(new BlksnapProvider(), secureBoot));
+        create("needs-module", NODE, disk.device().toString());
+        BackupStatus f = awaitPhase("needs-module", BackupPhase.Failed);
+        assertThat(f.reason()).isEqualTo("SecureBootKeyMissing");
+        assertThat(f.message()).contains("no blksnap module on this node", "rejected the signature");
     }
 
     @Test
