@@ -14,8 +14,10 @@ import java.util.concurrent.TimeUnit;
  * What the DaemonSet's init container does for the running kernel: use blksnap modules that are
  * already loaded (ours, or Veeam's: the agent's binding speaks to both), else find ours (a module
  * directory given, /lib/modules/K/updates/dkms, /lib/modules/K/extra, modinfo), else build them
- * with DKMS from /usr/src, then load bdevfilter and blksnap. Every way it can fail ends in a
- * {@link ModuleState} with its own reason.
+ * with DKMS, then load bdevfilter and blksnap. Every way it can fail ends in a {@link ModuleState}
+ * with its own reason. DKMS sources ({@code blksnap-VERSION/dkms.conf}) are looked for in
+ * {@value #IMAGE_SOURCES} (the agent image's: in the pod, /usr/src is the node's, mounted for its
+ * kernel headers) and then in /usr/src.
  *
  * @param root       "/" on a node; another root only for tests of the search
  * @param kernel     the kernel release (uname -r)
@@ -24,6 +26,7 @@ import java.util.concurrent.TimeUnit;
 public record ModuleLoader(Path root, String kernel, Optional<Path> moduleDir) {
 
     static final List<String> MODULES = List.of("bdevfilter", "blksnap");
+    static final String IMAGE_SOURCES = "/opt/blockvault/dkms";
     static final String EFI_SECURE_BOOT = "sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c";
 
     /** The result of one external program. */
@@ -127,14 +130,27 @@ public record ModuleLoader(Path root, String kernel, Optional<Path> moduleDir) {
         return Optional.empty();
     }
 
-    /** dkms install of the newest blksnap source in /usr/src; empty when it succeeded. */
+    /** dkms install of the newest blksnap sources; empty when it succeeded. */
     Optional<ModuleState> dkmsInstall() throws IOException, InterruptedException {
-        Optional<String> version = sourceVersion();
+        Optional<String> version = Optional.empty();
+        Path tree = null;
+        for (String dir : List.of(IMAGE_SOURCES.substring(1), "usr/src")) {
+            version = sourceVersion(path(dir));
+            if (version.isPresent()) {
+                tree = path(dir);
+                break;
+            }
+        }
         if (version.isEmpty()) {
             return Optional.of(new ModuleState(ModuleState.Reason.ModuleBuildFailed, "no blksnap DKMS sources in "
-                    + "/usr/src (blksnap-VERSION/dkms.conf); the agent image or the node must provide them"));
+                    + IMAGE_SOURCES + " or /usr/src (blksnap-VERSION/dkms.conf); the agent image or the node must "
+                    + "provide them"));
         }
-        Run r = exec(List.of("dkms", "install", "blksnap/" + version.get(), "-k", kernel), 1800);
+        List<String> cmd = new ArrayList<>(List.of("dkms", "install", "blksnap/" + version.get(), "-k", kernel));
+        if (!tree.equals(path("usr/src"))) {
+            cmd.addAll(List.of("--sourcetree", tree.toString()));
+        }
+        Run r = exec(cmd, 1800);
         if (r.exit() == 0) {
             return Optional.empty();
         }
@@ -151,8 +167,7 @@ public record ModuleLoader(Path root, String kernel, Optional<Path> moduleDir) {
                 + "match it or the module does not support it: " + tail));
     }
 
-    private Optional<String> sourceVersion() throws IOException {
-        Path src = path("usr/src");
+    private static Optional<String> sourceVersion(Path src) throws IOException {
         if (!Files.isDirectory(src)) {
             return Optional.empty();
         }

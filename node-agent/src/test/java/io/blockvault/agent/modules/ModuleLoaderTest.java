@@ -66,7 +66,7 @@ class ModuleLoaderTest {
         Files.createDirectories(root.resolve("lib/modules/" + KERNEL + "/build"));
         ModuleState s = run(Optional.empty());
         assertThat(s.reason()).isEqualTo(ModuleState.Reason.ModuleBuildFailed);
-        assertThat(s.message()).contains("no blksnap DKMS sources in /usr/src");
+        assertThat(s.message()).contains("no blksnap DKMS sources in /opt/blockvault/dkms or /usr/src");
     }
 
     @Test
