@@ -55,11 +55,12 @@ public final class FailureReasons {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof FormatException fe) {
                 if (String.valueOf(fe.getMessage()).contains("encrypted with key id")) {
-                    return new JobFailure("EncryptionKeyMissing", fe.getMessage() + "; the agent's --key-dir must hold every "
-                            + "key-N of the repository's encryption-key Secret (keys are never removed from it)", e);
+                    return new JobFailure("EncryptionKeyMissing", fe.getMessage() + "; the agent's --key-dir must "
+                            + "hold every key-N of the repository's encryption-key Secret (keys are never removed "
+                            + "from it)", e);
                 }
-                return new JobFailure("ChunkVerificationFailed", fe.getMessage() + "; the restore point is damaged in the "
-                        + "repository; restore another point and run verify on the repository", e);
+                return new JobFailure("ChunkVerificationFailed", fe.getMessage() + "; the restore point is damaged "
+                        + "in the repository; restore another point and run verify on the repository", e);
             }
             if (t instanceof RepositoryException re) {
                 return repository(re, what, e, work);

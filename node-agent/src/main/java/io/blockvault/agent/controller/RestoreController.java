@@ -140,7 +140,11 @@ public final class RestoreController implements AutoCloseable {
             }
             Job job = new Job(r.getMetadata().getName(), uid, r.getMetadata().getGeneration());
             if (phase == BackupPhase.Running) {
-                job.failLeftBehind(r.getStatus());
+                // Only what the API server has now: the informer's copy may be older.
+                Restore fresh = client.resources(Restore.class).withName(r.getMetadata().getName()).get();
+                if (fresh != null && uid.equals(fresh.getMetadata().getUid()) && phase(fresh) == BackupPhase.Running) {
+                    job.failLeftBehind(fresh.getStatus());
+                }
                 return;
             }
             restores.execute(job::run);
@@ -298,8 +302,8 @@ public final class RestoreController implements AutoCloseable {
         private synchronized void progress(RestoreProgress p) {
             latest = p;
             Instant now = clock.instant();
-            if (finished || closing || p.done() || Duration.between(lastProgressWrite, now).compareTo(settings.progressInterval())
-                    < 0) {
+            if (finished || closing || p.done()
+                    || Duration.between(lastProgressWrite, now).compareTo(settings.progressInterval()) < 0) {
                 return;
             }
             lastProgressWrite = now;
