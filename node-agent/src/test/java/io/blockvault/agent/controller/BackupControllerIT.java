@@ -19,6 +19,8 @@ import io.blockvault.api.v1alpha1.BackupSpec;
 import io.blockvault.api.v1alpha1.BackupStatus;
 import io.blockvault.api.v1alpha1.BackupType;
 import io.blockvault.api.v1alpha1.Progress;
+import io.blockvault.api.v1alpha1.Restore;
+import io.blockvault.api.v1alpha1.RestoreSpec;
 import io.blockvault.repository.client.BackupProgress;
 import io.blockvault.repository.client.ConnectionPool;
 import io.blockvault.repository.format.PointStats;
@@ -367,7 +369,8 @@ class BackupControllerIT {
     @Test
     void runnerJarRunsTheLoopWithKubeconfigAndNodeNameFromTheEnvironment() throws Exception {
         LoopDevice disk = loop("disk1");
-        Path keys = TestRepository.writeKeyFile(dir.resolve("keys"));
+        // Configured as the DaemonSet does it: a key directory, the certificate checked for a name.
+        Path keys = TestRepository.writeKeyDir(Files.createDirectories(dir.resolve("keys")), "key-1", 1);
         Path log = dir.resolve("agent.log");
         Path jar;
         try (var files = Files.list(Path.of("target"))) {
@@ -376,7 +379,8 @@ class BackupControllerIT {
         }
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-jar", jar.toAbsolutePath().toString(), "run", "--repository", repo.address(), "--ca-file",
-                repo.caFile().toString(), "--token-file", repo.tokenFile().toString(), "--key-file", keys.toString(),
+                repo.caFile().toString(), "--server-name", "localhost", "--token-file", repo.tokenFile().toString(),
+                "--key-dir", keys.toString(), "--module-state-file", dir.resolve("no-module-state").toString(),
                 "--repository-name", "main", "--snapshot", "nosnap", "--diff-storage", dir.toString(), "--workers",
                 "2", "--concurrency", "1")
                 .redirectErrorStream(true).redirectOutput(log.toFile());
@@ -398,6 +402,21 @@ class BackupControllerIT {
             assertThat(b.getStatus().phase()).as(() -> readLog(log)).isEqualTo(BackupPhase.Succeeded);
         });
         assertThat(points()).containsExactly(get("from-process").getStatus().restorePointId());
+
+        // The same process runs a Restore of that Backup to a file.
+        Path image = dir.resolve("from-process.img");
+        Restore restore = new Restore();
+        restore.setMetadata(new ObjectMetaBuilder().withName("from-process").build());
+        restore.setSpec(new RestoreSpec("main", new RestoreSpec.Source("from-process", null),
+                new RestoreSpec.Target(NODE, null, image.toString(), null), false));
+        client.resource(restore).create();
+        cleanup.add(() -> client.resources(Restore.class).delete());
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(300)).untilAsserted(() -> {
+            Restore r = client.resources(Restore.class).withName("from-process").get();
+            assertThat(r.getStatus()).as(() -> readLog(log)).isNotNull();
+            assertThat(r.getStatus().phase()).as(() -> readLog(log)).isEqualTo(BackupPhase.Succeeded);
+        });
+        assertThat(Files.readAllBytes(image)).isEqualTo(disk.readDevice());
 
         agent.destroy();
         assertThat(agent.waitFor(30, TimeUnit.SECONDS)).as("the agent stops on SIGTERM").isTrue();
