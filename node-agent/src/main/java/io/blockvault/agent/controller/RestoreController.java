@@ -8,6 +8,7 @@ import io.blockvault.api.v1alpha1.Restore;
 import io.blockvault.api.v1alpha1.RestoreSpec;
 import io.blockvault.api.v1alpha1.RestoreStatus;
 import io.blockvault.repository.client.PointRef;
+import io.blockvault.repository.client.RestoreListener;
 import io.blockvault.repository.client.RestoreProgress;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -50,8 +51,7 @@ public final class RestoreController implements AutoCloseable {
     /** Runs one restore of a resolved point to a checked target; the controller's view of the engine. */
     @FunctionalInterface
     public interface RestoreRunner {
-        RestoreResult run(PointRef point, Path target, boolean force,
-                io.blockvault.repository.client.RestoreListener listener) throws IOException;
+        RestoreResult run(PointRef point, Path target, boolean force, RestoreListener listener) throws IOException;
     }
 
     public record Settings(String node, String repository, Duration progressInterval, Duration resync) {
