@@ -292,3 +292,68 @@ case_agent() {
 	rm -rf /tmp/repo /tmp/jtmp /diff/agent
 	result PASS agent
 }
+
+# build-and-load, what the agent DaemonSet's init container runs, against the
+# real kernel: modules already loaded; prebuilt modules loaded; nothing to
+# load and no headers (this VM has none); another IPMODIFY ftrace user of
+# submit_bio_noacct (bdevfiltex: a renamed copy of bdevfilter staged by
+# run-vm); a damaged blksnap.ko. Leaves the modules loaded as it found them.
+bl() { # bl ARGS...: prints the exit code; the output is in /tmp/bl.out
+	/opt/jre/bin/java -Xmx128m -Xss512k -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+		-Djava.io.tmpdir=/tmp/jtmp -jar /opt/agent.jar build-and-load \
+		--state-file /tmp/module-state "$@" > /tmp/bl.out 2>&1
+	echo $?
+}
+modules_fail() {
+	echo "--- build-and-load said:"
+	cat /tmp/bl.out
+	echo "--- state file:"
+	cat /tmp/module-state 2>/dev/null
+	result FAIL modules "$1"
+	rmmod bdevfiltex 2>/dev/null
+	[ -d /sys/module/bdevfilter ] || insmod "$KO/bdevfilter.ko"
+	# shellcheck disable=SC2086
+	[ -d /sys/module/blksnap ] || insmod "$KO/blksnap.ko" $BLKSNAP_ARGS
+}
+case_modules() {
+	if [ ! -x /opt/jre/bin/java ] || [ ! -f /opt/agent.jar ] || [ ! -f /opt/busy/bdevfiltex.ko ]; then
+		result FAIL modules "no agent or no bdevfiltex.ko in the initramfs"
+		return
+	fi
+	mkdir -p /tmp/jtmp /tmp/damaged
+	rc=$(bl)
+	echo "== loaded: exit $rc: $(cat /tmp/bl.out)"
+	{ [ "$rc" = 0 ] && grep -q '^BlksnapLoaded: ' /tmp/bl.out; } ||
+		{ modules_fail "loaded modules not recognised (exit $rc)"; return; }
+	grep -q '^reason=BlksnapLoaded' /tmp/module-state || { modules_fail "no state file"; return; }
+	{ rmmod blksnap && rmmod bdevfilter; } || { modules_fail "rmmod"; return; }
+	rc=$(bl --module-dir $KO)
+	echo "== prebuilt: exit $rc: $(cat /tmp/bl.out)"
+	{ [ "$rc" = 0 ] && grep -q '^ModulesLoaded: ' /tmp/bl.out && [ -c /dev/blksnap-control ]; } ||
+		{ modules_fail "prebuilt modules not loaded (exit $rc)"; return; }
+	{ rmmod blksnap && rmmod bdevfilter; } || { modules_fail "rmmod after load"; return; }
+	rc=$(bl)
+	echo "== no modules, no headers: exit $rc: $(cat /tmp/bl.out)"
+	{ [ "$rc" = 10 ] && grep -q 'KernelHeadersMissing: .*linux-headers-' /tmp/bl.out; } ||
+		{ modules_fail "no KernelHeadersMissing (exit $rc)"; return; }
+	insmod /opt/busy/bdevfiltex.ko || { modules_fail "insmod bdevfiltex"; return; }
+	rc=$(bl --module-dir $KO)
+	echo "== ftrace busy: exit $rc: $(cat /tmp/bl.out)"
+	echo "== enabled_functions:"
+	grep submit_bio_noacct /sys/kernel/tracing/enabled_functions
+	{ [ "$rc" = 13 ] && grep -q 'FtraceHookBusy: .*bdevfiltex' /tmp/bl.out && [ ! -d /sys/module/bdevfilter ]; } ||
+		{ modules_fail "no FtraceHookBusy (exit $rc)"; return; }
+	rmmod bdevfiltex || { modules_fail "rmmod bdevfiltex"; return; }
+	cp $KO/bdevfilter.ko /tmp/damaged/
+	head -c 4096 $KO/blksnap.ko > /tmp/damaged/blksnap.ko
+	rc=$(bl --module-dir /tmp/damaged)
+	echo "== damaged: exit $rc: $(cat /tmp/bl.out)"
+	{ [ "$rc" = 14 ] && grep -q 'ModuleLoadFailed: loading blksnap failed' /tmp/bl.out; } ||
+		{ modules_fail "no ModuleLoadFailed (exit $rc)"; return; }
+	rmmod bdevfilter || { modules_fail "rmmod bdevfilter after the damaged blksnap"; return; }
+	# shellcheck disable=SC2086
+	{ insmod "$KO/bdevfilter.ko" && insmod "$KO/blksnap.ko" $BLKSNAP_ARGS; } ||
+		{ result FAIL modules "reload"; return; }
+	rm -rf /tmp/damaged /tmp/jtmp
+	result PASS modules
+}

@@ -43,6 +43,7 @@ else
 		stress) t=240 ;;
 		mounted-fs) t=240 ;;
 		agent) t=240 ;;
+		modules) t=240 ;;
 		*) t=150 ;;
 		esac
 		run_case "$c" $t

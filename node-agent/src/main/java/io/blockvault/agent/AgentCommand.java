@@ -1,6 +1,7 @@
 package io.blockvault.agent;
 
 import io.blockvault.agent.cli.BackupCommand;
+import io.blockvault.agent.cli.BuildAndLoadCommand;
 import io.blockvault.agent.cli.ListCommand;
 import io.blockvault.agent.cli.RestoreCommand;
 import io.blockvault.agent.cli.VerifyCommand;
@@ -21,7 +22,7 @@ import picocli.CommandLine.Command;
         description = "The blockvault node agent: snapshot block devices, back up what changed, restore.",
         versionProvider = AgentCommand.Version.class,
         subcommands = {BackupCommand.class, RestoreCommand.class, ListCommand.class, VerifyCommand.class,
-                RunCommand.class})
+                RunCommand.class, BuildAndLoadCommand.class})
 public final class AgentCommand implements Runnable {
 
     @CommandLine.Spec
@@ -83,7 +84,9 @@ public final class AgentCommand implements Runnable {
             return "cannot reach the repository: " + m + "; check --repository and that the transport runs";
         }
         if (e instanceof javax.net.ssl.SSLException) {
-            return "TLS to the repository failed: " + m + "; check --ca-file matches the repository's certificate";
+            return "TLS to the repository failed: " + m + "; check --ca-file matches the repository's certificate "
+                    + "and that the certificate names the host of --repository (else pass the name it carries with "
+                    + "--server-name)";
         }
         if (e instanceof RuntimeException) {
             return "internal error: " + e + " (a bug; rerun with BLOCKVAULT_DEBUG=1 and report the stack trace)";

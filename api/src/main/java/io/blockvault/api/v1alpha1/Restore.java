@@ -1,6 +1,7 @@
 package io.blockvault.api.v1alpha1;
 
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.crd.generator.annotation.AdditionalSelectableField;
 import io.fabric8.crd.generator.annotation.PrinterColumnFormat;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Group;
@@ -11,6 +12,8 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Group(Names.GROUP)
 @Version(Names.VERSION)
 @ShortNames("bvrestore")
+// The agent of the target node watches only its Restores (field selector spec.target.nodeName).
+@AdditionalSelectableField(jsonPath = ".spec.target.nodeName")
 @AdditionalPrinterColumn(name = "Restore Point", jsonPath = ".spec.source.restorePointId",
         type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Backup", jsonPath = ".spec.source.backup", type = AdditionalPrinterColumn.Type.STRING)

@@ -17,4 +17,10 @@ public record BackupResult(String node, String pointId, String device, String de
     public BackupResult {
         notes = List.copyOf(notes);
     }
+
+    /** The same result with more said about why this mode (e.g. why no snapshot module was there). */
+    public BackupResult withModeReason(String reason) {
+        return new BackupResult(node, pointId, device, deviceStableId, deviceSizeBytes, mode, reason, snapshotProvider,
+                crashConsistent, parentPointId, stats, changedChunks, durationMillis, directIo, notes);
+    }
 }

@@ -1,6 +1,7 @@
 package io.blockvault.agent.cli;
 
 import io.blockvault.agent.backup.RepositoryConnector;
+import io.blockvault.agent.keys.KeyDirectory;
 import io.blockvault.agent.keys.KeyFile;
 import io.blockvault.repository.client.ConnectionPool;
 import io.blockvault.repository.client.Repository;
@@ -35,12 +36,26 @@ public final class RepositoryOptions {
     @Option(names = "--ca-file", paramLabel = "FILE", description = "PEM CA that signed the repository's certificate")
     Path caFile;
 
+    @Option(names = "--server-name", paramLabel = "NAME",
+            description = "with --repository: the name the repository's certificate must carry, when it differs "
+                    + "from the address dialled (default: the HOST of --repository)")
+    String serverName;
+
     @Option(names = "--token-file", paramLabel = "FILE", description = "file holding this node's bearer token")
     Path tokenFile;
 
-    @Option(names = "--key-file", paramLabel = "FILE", required = true,
-            description = "repository keys (id-key, encryption-key, encryption-key-id; see README)")
-    Path keyFile;
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Keys keys;
+
+    static final class Keys {
+        @Option(names = "--key-file", paramLabel = "FILE",
+                description = "repository keys (id-key, encryption-key, encryption-key-id; see README)")
+        Path file;
+
+        @Option(names = "--key-dir", paramLabel = "DIR",
+                description = "repository keys as the operator's Secret mounted as files: id-key, key-N, current")
+        Path dir;
+    }
 
     @Option(names = "--min-free-mib", paramLabel = "MIB", defaultValue = "1024",
             description = "with --repository-dir: space the repository's filesystem keeps free; uploads beyond it "
@@ -52,7 +67,7 @@ public final class RepositoryOptions {
     int connections;
 
     public ChunkCodec codec() throws IOException {
-        return new ChunkCodec(KeyFile.read(keyFile));
+        return new ChunkCodec(keys.file != null ? KeyFile.read(keys.file) : KeyDirectory.read(keys.dir));
     }
 
     Repository open(picocli.CommandLine cmd) throws IOException {
@@ -68,6 +83,10 @@ public final class RepositoryOptions {
             if (!Files.isDirectory(where.local)) {
                 throw new IOException("repository directory " + where.local + " does not exist; create it (mkdir -p "
                         + where.local + ") or check the path");
+            }
+            if (serverName != null) {
+                throw new picocli.CommandLine.ParameterException(cmd, "--server-name goes with --repository HOST:PORT,"
+                        + " not with --repository-dir");
             }
             if (minFreeMiB < 0) {
                 throw new picocli.CommandLine.ParameterException(cmd, "--min-free-mib must be 0 or more, got "
@@ -101,11 +120,17 @@ public final class RepositoryOptions {
         if (!Files.isReadable(tokenFile)) {
             throw new IOException("token file " + tokenFile + " cannot be read; check the path and its permissions");
         }
+        if (serverName != null && serverName.isBlank()) {
+            throw new picocli.CommandLine.ParameterException(cmd, "--server-name must not be empty; give the DNS name "
+                    + "or IP address in the repository's certificate");
+        }
         String host = remote.substring(0, colon);
+        String trusted = serverName != null ? serverName : host;
         Path ca = caFile;
         Path token = tokenFile;
         int pooled = Math.max(1, connections);
+        // The token is read at every open: a projected ServiceAccount token is rotated by the kubelet.
         return () -> ConnectionPool.of(new TransportClient.Endpoint(host, port, Tls.client(ca),
-                Files.readString(token).trim()), pooled);
+                Files.readString(token).trim()).withServerName(trusted), pooled);
     }
 }

@@ -45,15 +45,19 @@ public final class BackupController implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(BackupController.class.getName());
 
-    /** The condition type the agent owns; the operator owns the others. */
-    public static final String CONDITION = "AgentProgressing";
     public static final String AGENT_RESTARTED = "AgentRestarted";
-    public static final String BACKUP_FAILED = "BackupFailed";
 
     /** What the controller is told at start. */
-    public record Settings(String node, int concurrency, Duration progressInterval, Duration resync) {
+    /**
+     * @param repository the BackupRepository this agent writes to; Backups naming another fail
+     * @param policy     the BackupPolicy whose DaemonSet runs this agent, or null; Backups another policy
+     *                   created are left to that policy's agent
+     */
+    public record Settings(String node, String repository, String policy, int concurrency, Duration progressInterval,
+            Duration resync) {
         public Settings {
             Objects.requireNonNull(node, "node");
+            Objects.requireNonNull(repository, "repository");
             if (concurrency < 1) {
                 throw new IllegalArgumentException("concurrency must be at least 1, got " + concurrency);
             }
@@ -79,7 +83,7 @@ public final class BackupController implements AutoCloseable {
         this.resolver = resolver;
         this.runner = runner;
         this.clock = clock;
-        this.status = new StatusWriter(client);
+        this.status = new StatusWriter(client, Backup.class);
         AtomicInteger n = new AtomicInteger();
         this.backups = new ThreadPoolExecutor(settings.concurrency(), settings.concurrency(), 0, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), r -> daemon(r, "backup-" + n.incrementAndGet()));
@@ -140,6 +144,10 @@ public final class BackupController implements AutoCloseable {
             if (b.getSpec() == null || !settings.node().equals(b.getSpec().nodeName())) {
                 return; // the field selector already filters; never act on another node's Backup
             }
+            if (settings.policy() != null && b.getSpec().policy() != null
+                    && !settings.policy().equals(b.getSpec().policy())) {
+                return; // another policy's agent on this node runs it
+            }
             BackupPhase phase = phase(b);
             String uid = b.getMetadata().getUid();
             if (phase == BackupPhase.Succeeded || phase == BackupPhase.Failed) {
@@ -156,6 +164,10 @@ public final class BackupController implements AutoCloseable {
             }
             Job job = new Job(b.getMetadata().getName(), uid, b.getSpec().device(),
                     b.getSpec().type() == BackupType.Full, b.getMetadata().getGeneration());
+            if (!settings.repository().equals(b.getSpec().repository())) {
+                job.fail(RepositoryMismatch.of("Backup", b.getSpec().repository(), settings.repository()));
+                return;
+            }
             if (phase == null) {
                 job.queued(backups.getActiveCount() >= settings.concurrency());
             }
@@ -196,25 +208,11 @@ public final class BackupController implements AutoCloseable {
         s.put("completionTime", now.toString());
         s.put("reason", AGENT_RESTARTED);
         s.put("message", message);
-        s.put("conditions", List.of(condition("False", AGENT_RESTARTED, message, now, fresh.getMetadata()
+        s.put("conditions", List.of(StatusWriter.condition("False", AGENT_RESTARTED, message, now, fresh.getMetadata()
                 .getGeneration())));
         status.apply(fresh.getMetadata().getName(), s);
         LOG.log(Level.WARNING, "Backup {0} was Running when this agent started: marked Failed ({1})",
                 fresh.getMetadata().getName(), AGENT_RESTARTED);
-    }
-
-    private static Map<String, Object> condition(String value, String reason, String message, Instant since,
-            Long generation) {
-        Map<String, Object> c = new LinkedHashMap<>();
-        c.put("type", CONDITION);
-        c.put("status", value);
-        c.put("reason", reason);
-        c.put("message", message);
-        c.put("lastTransitionTime", since.toString());
-        if (generation != null) {
-            c.put("observedGeneration", generation);
-        }
-        return c;
     }
 
     /** One claimed Backup; all its status writes go through this object, one at a time. */
@@ -285,9 +283,9 @@ public final class BackupController implements AutoCloseable {
                 BackupResult result = runner.run(resolved, full, this::progress);
                 succeed(result);
             } catch (Exception e) {
-                BackupFailure f = e instanceof BackupFailure bf ? bf : FailureReasons.classify(e);
+                JobFailure f = e instanceof JobFailure bf ? bf : FailureReasons.classify(e);
                 fail(f);
-                if (f.reason().equals(BACKUP_FAILED)) {
+                if (f.reason().equals(FailureReasons.Work.BACKUP.reason())) {
                     LOG.log(Level.WARNING, "Backup " + name + " failed", e);
                 }
             }
@@ -356,7 +354,7 @@ public final class BackupController implements AutoCloseable {
             LOG.log(Level.INFO, "Backup {0}: {1}", name, message);
         }
 
-        private synchronized void fail(BackupFailure f) {
+        private synchronized void fail(JobFailure f) {
             finished = true;
             Instant now = clock.instant();
             BackupProgress p = latest.get();
@@ -400,7 +398,8 @@ public final class BackupController implements AutoCloseable {
                 conditionStatus = value;
                 conditionSince = now;
             }
-            fields.put("conditions", List.of(condition(value, reason, message, conditionSince, generation)));
+            fields.put("conditions", List.of(StatusWriter.condition(value, reason, message, conditionSince,
+                    generation)));
         }
     }
 

@@ -9,5 +9,5 @@ import java.nio.file.Path;
 @FunctionalInterface
 public interface BackupRunner {
 
-    BackupResult run(Path device, boolean full, BackupListener listener) throws IOException;
+    BackupResult run(Path device, boolean full, BackupListener listener) throws IOException, JobFailure;
 }

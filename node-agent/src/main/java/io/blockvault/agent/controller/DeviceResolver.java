@@ -21,11 +21,11 @@ public final class DeviceResolver {
     /** Reason when a glob matches more than one device. */
     public static final String AMBIGUOUS_DEVICE = "AmbiguousDevice";
 
-    public Path resolve(String device) throws BackupFailure {
+    public Path resolve(String device) throws JobFailure {
         if (!isGlob(device)) {
             Path p = Path.of(device);
             if (!Files.exists(p)) {
-                throw new BackupFailure(DEVICE_NOT_FOUND, "device " + device + " does not exist on this node; check "
+                throw new JobFailure(DEVICE_NOT_FOUND, "device " + device + " does not exist on this node; check "
                         + "spec.device (ls -l /dev/disk/by-id/ on the node lists stable names) and that the Backup's "
                         + "spec.nodeName is the node that has the disk");
             }
@@ -33,12 +33,12 @@ public final class DeviceResolver {
         }
         List<Path> matches = matches(device);
         if (matches.isEmpty()) {
-            throw new BackupFailure(DEVICE_NOT_FOUND, "no device on this node matches " + device + "; check the "
+            throw new JobFailure(DEVICE_NOT_FOUND, "no device on this node matches " + device + "; check the "
                     + "pattern against ls -l /dev/disk/by-id/ on the node, or restrict the policy to nodes that have "
                     + "the disk");
         }
         if (matches.size() > 1) {
-            throw new BackupFailure(AMBIGUOUS_DEVICE, "the pattern " + device + " matches " + matches.size()
+            throw new JobFailure(AMBIGUOUS_DEVICE, "the pattern " + device + " matches " + matches.size()
                     + " devices on this node (" + String.join(", ", matches.stream().map(Path::toString).toList())
                     + "); a Backup covers one device: make the pattern match exactly one");
         }
@@ -49,7 +49,7 @@ public final class DeviceResolver {
         return path.chars().anyMatch(c -> c == '*' || c == '?' || c == '[');
     }
 
-    private static List<Path> matches(String glob) throws BackupFailure {
+    private static List<Path> matches(String glob) throws JobFailure {
         Path pattern = Path.of(glob);
         // The longest prefix without glob characters is where the walk starts.
         Path base = pattern.getRoot();
@@ -72,7 +72,7 @@ public final class DeviceResolver {
             s.filter(p -> p.getNameCount() == pattern.getNameCount() && matcher.matches(p)).sorted()
                     .forEach(found::add);
         } catch (IOException | UncheckedIOException e) {
-            throw new BackupFailure(DEVICE_NOT_FOUND, "cannot list " + base + " to resolve " + glob + ": " + e
+            throw new JobFailure(DEVICE_NOT_FOUND, "cannot list " + base + " to resolve " + glob + ": " + e
                     .getMessage() + "; check the agent runs privileged with /dev mounted", e);
         }
         return found;

@@ -4,7 +4,10 @@ import io.blockvault.agent.backup.RepositoryConnector;
 import io.blockvault.agent.backup.BackupEngine;
 import io.blockvault.agent.backup.BackupResult;
 import io.blockvault.agent.backup.BackupSettings;
+import io.blockvault.agent.modules.ModuleState;
 import io.blockvault.agent.snapshot.SnapshotProvider;
+import io.blockvault.agent.snapshot.SnapshotProviders;
+import io.blockvault.api.v1alpha1.BackupMode;
 import io.blockvault.repository.client.BackupListener;
 import io.blockvault.repository.client.Repository;
 import io.blockvault.repository.format.ChunkCodec;
@@ -30,24 +33,41 @@ public final class EngineBackupRunner implements BackupRunner {
     private final SnapshotProvider snapshots;
     private final Tuning tuning;
     private final Clock clock;
+    private final Optional<ModuleState> modules;
 
+    /**
+     * @param modules what the init container's build-and-load found, if it ran: says why there is no
+     *                snapshot module in a NoSnap result or a blksnap failure
+     */
     public EngineBackupRunner(String node, RepositoryConnector repository, ChunkCodec codec,
-            SnapshotProvider snapshots, Tuning tuning, Clock clock) {
+            SnapshotProvider snapshots, Tuning tuning, Clock clock, Optional<ModuleState> modules) {
         this.node = node;
         this.repository = repository;
         this.codec = codec;
         this.snapshots = snapshots;
         this.tuning = tuning;
         this.clock = clock;
+        this.modules = modules;
     }
 
     @Override
-    public BackupResult run(Path device, boolean full, BackupListener listener) throws IOException {
+    public BackupResult run(Path device, boolean full, BackupListener listener) throws IOException, JobFailure {
+        if (snapshots.name().equals("blksnap") && !SnapshotProviders.moduleLoaded()) {
+            // --snapshot blksnap: no silent fallback to an inconsistent copy.
+            ModuleState m = modules.filter(s -> !s.reason().loaded()).orElse(null);
+            throw new JobFailure(m != null ? m.reason().name() : "SnapshotModuleMissing", "no blksnap module on "
+                    + "this node" + (m != null ? ": " + m.message() : "; check the agent pod's init container "
+                    + "(build-and-load) log"));
+        }
         BackupSettings settings = new BackupSettings(node, device, full, tuning.diffStorage(),
                 tuning.diffLimitBytes(), tuning.workers(), tuning.uploads(), 0, tuning.chunkSizeBytes(),
                 tuning.directIo(), tuning.freeze(), Optional.empty());
+        BackupResult r;
         try (Repository repo = repository.open()) {
-            return new BackupEngine(repo, codec, snapshots, clock).backup(settings, listener);
+            r = new BackupEngine(repo, codec, snapshots, clock).backup(settings, listener);
         }
+        Optional<ModuleState> why = modules.filter(s -> !s.reason().loaded());
+        return r.mode() == BackupMode.NoSnap && why.isPresent()
+                ? r.withModeReason(r.modeReason() + " (" + why.get().line() + ")") : r;
     }
 }

@@ -4,12 +4,18 @@ import io.blockvault.agent.backup.RepositoryConnector;
 import io.blockvault.agent.cli.EngineOptions;
 import io.blockvault.agent.cli.Nodes;
 import io.blockvault.agent.cli.RepositoryOptions;
+import io.blockvault.agent.modules.ModuleState;
+import io.blockvault.agent.restore.RestoreEngine;
+import io.blockvault.agent.restore.RestoreSettings;
 import io.blockvault.agent.snapshot.SnapshotProvider;
+import io.blockvault.repository.client.Repository;
 import io.blockvault.repository.format.ChunkCodec;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -19,25 +25,41 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code blockvault-agent run}: the DaemonSet process. Watches the Backups of this node and runs
- * them until SIGTERM. The Kubernetes client comes from the in-cluster service account or KUBECONFIG.
+ * {@code blockvault-agent run}: the DaemonSet process. Watches the Backups and Restores of this node
+ * and runs them until SIGTERM. The Kubernetes client comes from the in-cluster service account or KUBECONFIG.
  */
 @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Run as the node's agent: watch this node's Backup objects, run them, report their status.")
+        description = "Run as the node's agent: watch this node's Backup and Restore objects, run them, report their "
+                + "status.")
 public final class RunCommand implements Callable<Integer> {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--node", paramLabel = "NAME",
+    @Option(names = {"--node-name", "--node"}, paramLabel = "NAME",
             description = "this node's name (default: env NODE_NAME, else the host name)")
     String node;
+
+    @Option(names = "--repository-name", paramLabel = "NAME",
+            description = "the BackupRepository this agent writes to and reads from; Backups and Restores naming "
+                    + "another fail with RepositoryMismatch (default: env BLOCKVAULT_REPOSITORY)")
+    String repositoryName;
+
+    @Option(names = "--policy-name", paramLabel = "NAME",
+            description = "the BackupPolicy whose DaemonSet runs this agent; Backups of other policies are left to "
+                    + "their agents (default: env BLOCKVAULT_POLICY; none: every Backup of the node)")
+    String policyName;
 
     @Mixin
     RepositoryOptions repositoryOptions;
 
     @Mixin
     EngineOptions engine;
+
+    @Option(names = "--module-state-file", paramLabel = "FILE", defaultValue = "/run/blockvault/module-state",
+            description = "what the init container's build-and-load found; its reason is reported when there is no "
+                    + "snapshot module (default: ${DEFAULT-VALUE})")
+    Path moduleStateFile;
 
     @Option(names = "--concurrency", paramLabel = "N", defaultValue = "1",
             description = "backups run at once on this node; the others wait Pending (default: ${DEFAULT-VALUE})")
@@ -53,13 +75,22 @@ public final class RunCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--concurrency and "
                     + "--progress-interval-seconds must be positive");
         }
+        String repositoryName = orEnv(this.repositoryName, "BLOCKVAULT_REPOSITORY");
+        if (repositoryName == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "run needs --repository-name NAME (or env "
+                    + "BLOCKVAULT_REPOSITORY): the BackupRepository whose Backups and Restores this agent runs");
+        }
+        String policyName = orEnv(this.policyName, "BLOCKVAULT_POLICY");
+        Optional<ModuleState> modules = ModuleState.read(moduleStateFile);
+        modules.filter(m -> !m.reason().loaded()).ifPresent(m -> System.err.println("warning: no snapshot module: "
+                + m.line()));
         SnapshotProvider provider = engine.provider(spec.commandLine());
         String nodeName = nodeName();
         ChunkCodec codec = repositoryOptions.codec();
         RepositoryConnector repository = repositoryOptions.connector(spec.commandLine());
         EngineBackupRunner runner = new EngineBackupRunner(nodeName, repository, codec, provider,
                 new EngineBackupRunner.Tuning(engine.diffStorage(), engine.diffLimitBytes(), engine.workers(),
-                        engine.uploads(), engine.chunkSizeBytes(), true, true), Clock.systemUTC());
+                        engine.uploads(), engine.chunkSizeBytes(), true, true), Clock.systemUTC(), modules);
         CountDownLatch stopping = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);
         // SIGTERM: stop watching and close in the main thread; the hook waits so the JVM does not halt first.
@@ -71,20 +102,40 @@ public final class RunCommand implements Callable<Integer> {
                 Thread.currentThread().interrupt();
             }
         }, "agent-stop"));
+        RestoreController.RestoreRunner restorer = (point, target, force, listener) -> {
+            try (Repository repo = repository.open()) {
+                // No quick rollback from the cluster yet: always a full, verified write.
+                return new RestoreEngine(repo, codec, device -> Optional.empty()).restore(point,
+                        new RestoreSettings(target, force, false, engine.uploads(), true), listener);
+            }
+        };
+        Duration progress = Duration.ofSeconds(progressIntervalSeconds);
         try (KubernetesClient client = new KubernetesClientBuilder().build();
-                BackupController controller = new BackupController(client, new BackupController.Settings(nodeName,
-                        concurrency, Duration.ofSeconds(progressIntervalSeconds), Duration.ofMinutes(5)),
-                        new DeviceResolver(), runner, Clock.systemUTC())) {
-            controller.start();
-            System.err.println("blockvault-agent: watching Backups of node " + nodeName + " (at most " + concurrency
-                    + " at once)");
+                BackupController backups = new BackupController(client, new BackupController.Settings(nodeName,
+                        repositoryName, policyName, concurrency, progress, Duration.ofMinutes(5)),
+                        new DeviceResolver(), runner, Clock.systemUTC());
+                RestoreController restores = new RestoreController(client, new RestoreController.Settings(nodeName,
+                        repositoryName, progress, Duration.ofMinutes(5)), restorer, Clock.systemUTC())) {
+            backups.start();
+            restores.start();
+            System.err.println("blockvault-agent: watching Backups and Restores of node " + nodeName
+                    + " for repository " + repositoryName + (policyName == null ? "" : " (policy " + policyName + ")")
+                    + "; at most " + concurrency + " backups at once");
             stopping.await();
-            System.err.println("blockvault-agent: stopping; a Backup still running is marked Failed (AgentRestarted)"
-                    + " by the next start");
+            System.err.println("blockvault-agent: stopping; a Backup or Restore still running is marked Failed "
+                    + "(AgentRestarted) by the next start");
         } finally {
             closed.countDown();
         }
         return 0;
+    }
+
+    private static String orEnv(String value, String env) {
+        if (value != null && !value.isBlank()) {
+            return value;
+        }
+        String fromEnv = System.getenv(env);
+        return fromEnv == null || fromEnv.isBlank() ? null : fromEnv;
     }
 
     private String nodeName() {

@@ -33,13 +33,18 @@ public final class KeyFile {
             throw new IOException("key file " + file + " does not exist; create it as described in "
                     + "node-agent/README.md (id-key, encryption-key, encryption-key-id)");
         }
+        checkPrivate(file);
+        return parse(Files.readString(file), file.toString());
+    }
+
+    /** Refuses a key file others can read or its group can write (followed through symlinks). */
+    static void checkPrivate(Path file) throws IOException {
         Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
         if (perms.contains(PosixFilePermission.OTHERS_READ) || perms.contains(PosixFilePermission.GROUP_WRITE)
                 || perms.contains(PosixFilePermission.OTHERS_WRITE)) {
             throw new IOException("key file " + file + " is readable by others or writable by its group; "
                     + "run chmod 600 " + file);
         }
-        return parse(Files.readString(file), file.toString());
     }
 
     public static ChunkKeys parse(String text, String what) throws IOException {

@@ -4,7 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.blockvault.agent.backup.BackupResult;
+import io.blockvault.agent.modules.ModuleState;
+import io.blockvault.agent.snapshot.BlksnapProvider;
 import io.blockvault.agent.snapshot.NoSnapProvider;
+import io.blockvault.agent.snapshot.SnapshotProvider;
+import io.blockvault.agent.snapshot.SnapshotProviders;
 import io.blockvault.agent.testing.Host;
 import io.blockvault.agent.testing.LoopDevice;
 import io.blockvault.agent.testing.TestRepository;
@@ -15,6 +19,8 @@ import io.blockvault.api.v1alpha1.BackupSpec;
 import io.blockvault.api.v1alpha1.BackupStatus;
 import io.blockvault.api.v1alpha1.BackupType;
 import io.blockvault.api.v1alpha1.Progress;
+import io.blockvault.api.v1alpha1.Restore;
+import io.blockvault.api.v1alpha1.RestoreSpec;
 import io.blockvault.repository.client.BackupProgress;
 import io.blockvault.repository.client.ConnectionPool;
 import io.blockvault.repository.format.PointStats;
@@ -121,16 +127,20 @@ class BackupControllerIT {
     }
 
     BackupController controller(int concurrency, BackupRunner runner) {
-        BackupController c = new BackupController(client, new BackupController.Settings(NODE, concurrency,
-                Duration.ZERO, Duration.ofSeconds(30)), new DeviceResolver(), runner, Clock.systemUTC());
+        BackupController c = new BackupController(client, new BackupController.Settings(NODE, "main", "edge",
+                concurrency, Duration.ZERO, Duration.ofSeconds(30)), new DeviceResolver(), runner, Clock.systemUTC());
         cleanup.add(c);
         c.start();
         return c;
     }
 
     BackupRunner engine() {
-        return new EngineBackupRunner(NODE, () -> repo.pool(2), TestRepository.codec(), new NoSnapProvider(),
-                new EngineBackupRunner.Tuning(dir, 64L << 20, 2, 2, CHUNK, true, false), Clock.systemUTC());
+        return engine(new NoSnapProvider(), Optional.empty());
+    }
+
+    BackupRunner engine(SnapshotProvider provider, Optional<ModuleState> modules) {
+        return new EngineBackupRunner(NODE, () -> repo.pool(2), TestRepository.codec(), provider,
+                new EngineBackupRunner.Tuning(dir, 64L << 20, 2, 2, CHUNK, true, false), Clock.systemUTC(), modules);
     }
 
     LoopDevice loop(String name) throws Exception {
@@ -143,9 +153,13 @@ class BackupControllerIT {
     }
 
     Backup create(String name, String node, String device) {
+        return create(name, null, "main", node, device);
+    }
+
+    Backup create(String name, String policy, String repository, String node, String device) {
         Backup b = new Backup();
         b.setMetadata(new ObjectMetaBuilder().withName(name).build());
-        b.setSpec(new BackupSpec(null, "main", node, device, BackupType.Auto));
+        b.setSpec(new BackupSpec(policy, repository, node, device, BackupType.Auto));
         return client.resource(b).create();
     }
 
@@ -162,7 +176,7 @@ class BackupControllerIT {
     }
 
     static Condition agentCondition(BackupStatus s) {
-        return s.conditions().stream().filter(c -> BackupController.CONDITION.equals(c.getType())).findFirst()
+        return s.conditions().stream().filter(c -> StatusWriter.CONDITION.equals(c.getType())).findFirst()
                 .orElseThrow();
     }
 
@@ -250,10 +264,62 @@ class BackupControllerIT {
         assertThat(glob.message()).contains("no device on this node matches /dev/disk/by-id/blockvault-test-none-*");
     }
 
+    /**
+     * A Backup naming another repository fails clearly instead of being written to this agent's; one
+     * of another policy is left to that policy's agent; one of this policy runs.
+     */
+    @Test
+    void anotherRepositoryFailsWithRepositoryMismatchAndAnotherPolicysBackupIsLeftAlone() throws Exception {
+        List<Path> ran = new CopyOnWriteArrayList<>();
+        controller(1, (device, full, listener) -> {
+            ran.add(device);
+            return new BackupResult(NODE, "p-" + System.nanoTime(), device.toString(), "null", 0, BackupMode.NoSnap,
+                    "test", "nosnap", false, Optional.empty(), PointStats.EMPTY, 0, 1, false, List.of());
+        });
+        create("elsewhere", null, "offsite", NODE, "/dev/null");
+        create("other-policy", "core", "offsite", NODE, "/dev/zero");
+        create("own-policy", "edge", "main", NODE, "/dev/full");
+
+        BackupStatus s = awaitPhase("elsewhere", BackupPhase.Failed);
+        assertThat(s.reason()).isEqualTo("RepositoryMismatch");
+        assertThat(s.message()).contains("names repository 'offsite'", "works with repository 'main'",
+                "set spec.repository");
+        assertThat(agentCondition(s).getReason()).isEqualTo("RepositoryMismatch");
+        awaitPhase("own-policy", BackupPhase.Succeeded);
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() ->
+                get("other-policy").getStatus() == null);
+        assertThat(ran).containsExactly(Path.of("/dev/full"));
+    }
+
+    /**
+     * The init container's verdict reaches the Backup: a NoSnap backup says why there was no module;
+     * an agent told to use blksnap fails with that reason instead of reading the live device.
+     */
+    @Test
+    void theModuleLoadersReasonIsReportedWithoutASnapshotModule() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeFalse(SnapshotProviders.moduleLoaded(),
+                "SKIPPED: the blksnap module is loaded on this host; the test needs a host without it");
+        LoopDevice disk = loop("disk-nomod");
+        Optional<ModuleState> secureBoot = Optional.of(new ModuleState(ModuleState.Reason.SecureBootKeyMissing,
+                "Secure Boot is on and the kernel rejected the signature of bdevfilter"));
+        controller(1, engine(new NoSnapProvider(), secureBoot));
+        create("nosnap", NODE, disk.device().toString());
+        BackupStatus s = awaitPhase("nosnap", BackupPhase.Succeeded);
+        assertThat(s.mode()).isEqualTo(BackupMode.NoSnap);
+        assertThat(s.modeReason()).contains("SecureBootKeyMissing: Secure Boot is on");
+        cleanup.remove(cleanup.size() - 1).close();
+
+        controller(1, engine(new BlksnapProvider(), secureBoot));
+        create("needs-module", NODE, disk.device().toString());
+        BackupStatus f = awaitPhase("needs-module", BackupPhase.Failed);
+        assertThat(f.reason()).isEqualTo("SecureBootKeyMissing");
+        assertThat(f.message()).contains("no blksnap module on this node", "rejected the signature");
+    }
+
     @Test
     void backupLeftRunningByAPreviousAgentIsFailedNotRerun() throws Exception {
         create("interrupted", NODE, "/dev/null");
-        new StatusWriter(client).apply("interrupted", Map.of("phase", "Running", "startTime",
+        new StatusWriter(client, Backup.class).apply("interrupted", Map.of("phase", "Running", "startTime",
                 "2026-01-01T00:00:00Z"));
         List<Path> ran = new CopyOnWriteArrayList<>();
         controller(1, (device, full, listener) -> {
@@ -303,7 +369,8 @@ class BackupControllerIT {
     @Test
     void runnerJarRunsTheLoopWithKubeconfigAndNodeNameFromTheEnvironment() throws Exception {
         LoopDevice disk = loop("disk1");
-        Path keys = TestRepository.writeKeyFile(dir.resolve("keys"));
+        // Configured as the DaemonSet does it: a key directory, the certificate checked for a name.
+        Path keys = TestRepository.writeKeyDir(Files.createDirectories(dir.resolve("keys")), "key-1", 1);
         Path log = dir.resolve("agent.log");
         Path jar;
         try (var files = Files.list(Path.of("target"))) {
@@ -312,8 +379,10 @@ class BackupControllerIT {
         }
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-jar", jar.toAbsolutePath().toString(), "run", "--repository", repo.address(), "--ca-file",
-                repo.caFile().toString(), "--token-file", repo.tokenFile().toString(), "--key-file", keys.toString(),
-                "--snapshot", "nosnap", "--diff-storage", dir.toString(), "--workers", "2", "--concurrency", "1")
+                repo.caFile().toString(), "--server-name", "localhost", "--token-file", repo.tokenFile().toString(),
+                "--key-dir", keys.toString(), "--module-state-file", dir.resolve("no-module-state").toString(),
+                "--repository-name", "main", "--snapshot", "nosnap", "--diff-storage", dir.toString(), "--workers",
+                "2", "--concurrency", "1")
                 .redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("KUBECONFIG", api.kubeconfig().toString());
         pb.environment().put("NODE_NAME", NODE);
@@ -334,9 +403,25 @@ class BackupControllerIT {
         });
         assertThat(points()).containsExactly(get("from-process").getStatus().restorePointId());
 
+        // The same process runs a Restore of that Backup to a file.
+        Path image = dir.resolve("from-process.img");
+        Restore restore = new Restore();
+        restore.setMetadata(new ObjectMetaBuilder().withName("from-process").build());
+        restore.setSpec(new RestoreSpec("main", new RestoreSpec.Source("from-process", null),
+                new RestoreSpec.Target(NODE, null, image.toString(), null), false));
+        client.resource(restore).create();
+        cleanup.add(() -> client.resources(Restore.class).delete());
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(300)).untilAsserted(() -> {
+            Restore r = client.resources(Restore.class).withName("from-process").get();
+            assertThat(r.getStatus()).as(() -> readLog(log)).isNotNull();
+            assertThat(r.getStatus().phase()).as(() -> readLog(log)).isEqualTo(BackupPhase.Succeeded);
+        });
+        assertThat(Files.readAllBytes(image)).isEqualTo(disk.readDevice());
+
         agent.destroy();
         assertThat(agent.waitFor(30, TimeUnit.SECONDS)).as("the agent stops on SIGTERM").isTrue();
-        assertThat(readLog(log)).contains("watching Backups of node " + NODE).doesNotContain("\tat "); // no stack trace
+        assertThat(readLog(log)).contains("watching Backups and Restores of node " + NODE)
+                .doesNotContain("\tat "); // no stack trace
     }
 
     static String readLog(Path log) {

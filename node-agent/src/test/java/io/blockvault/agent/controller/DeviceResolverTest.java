@@ -24,7 +24,7 @@ class DeviceResolverTest {
     @Test
     void missingPlainPathIsDeviceNotFoundNamingIt() {
         String missing = dir.resolve("nvme-missing").toString();
-        assertThatThrownBy(() -> resolver.resolve(missing)).isInstanceOfSatisfying(BackupFailure.class, f -> {
+        assertThatThrownBy(() -> resolver.resolve(missing)).isInstanceOfSatisfying(JobFailure.class, f -> {
             assertThat(f.reason()).isEqualTo("DeviceNotFound");
             assertThat(f.getMessage()).contains(missing, "spec.device", "spec.nodeName");
         });
@@ -43,13 +43,13 @@ class DeviceResolverTest {
     void globMatchingNothingIsDeviceNotFound() throws Exception {
         Path byId = Files.createDirectories(dir.resolve("disk/by-id"));
         Files.createFile(byId.resolve("ata-other"));
-        assertThatThrownBy(() -> resolver.resolve(byId + "/nvme-*")).isInstanceOfSatisfying(BackupFailure.class,
+        assertThatThrownBy(() -> resolver.resolve(byId + "/nvme-*")).isInstanceOfSatisfying(JobFailure.class,
                 f -> {
                     assertThat(f.reason()).isEqualTo("DeviceNotFound");
                     assertThat(f.getMessage()).contains("no device on this node matches " + byId + "/nvme-*");
                 });
         assertThatThrownBy(() -> resolver.resolve(dir + "/absent/nvme-*")).isInstanceOfSatisfying(
-                BackupFailure.class, f -> assertThat(f.reason()).isEqualTo("DeviceNotFound"));
+                JobFailure.class, f -> assertThat(f.reason()).isEqualTo("DeviceNotFound"));
     }
 
     @Test
@@ -57,7 +57,7 @@ class DeviceResolverTest {
         Path byId = Files.createDirectories(dir.resolve("disk/by-id"));
         Files.createFile(byId.resolve("nvme-a"));
         Files.createFile(byId.resolve("nvme-b"));
-        assertThatThrownBy(() -> resolver.resolve(byId + "/nvme-*")).isInstanceOfSatisfying(BackupFailure.class,
+        assertThatThrownBy(() -> resolver.resolve(byId + "/nvme-*")).isInstanceOfSatisfying(JobFailure.class,
                 f -> {
                     assertThat(f.reason()).isEqualTo("AmbiguousDevice");
                     assertThat(f.getMessage()).contains("matches 2 devices", byId + "/nvme-a", byId + "/nvme-b",

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.blockvault.repository.client.BackupAbortedException;
 import io.blockvault.repository.client.RepositoryException;
+import io.blockvault.repository.format.FormatException;
 import java.io.IOException;
 import java.net.ConnectException;
 import org.junit.jupiter.api.Test;
@@ -12,7 +13,7 @@ class FailureReasonsTest {
 
     @Test
     void snapshotOverflowIsDiffStorageOverflow() {
-        BackupFailure f = FailureReasons.classify(new BackupAbortedException("p1",
+        JobFailure f = FailureReasons.classify(new BackupAbortedException("p1",
                 "the difference storage of snapshot 3 overflowed: raise the limit"));
         assertThat(f.reason()).isEqualTo("DiffStorageOverflow");
         assertThat(f.getMessage()).contains("nothing was committed", "--diff-limit-mib");
@@ -20,7 +21,7 @@ class FailureReasonsTest {
 
     @Test
     void unreachableRepositoryIsRepositoryUnavailable() {
-        BackupFailure f = FailureReasons.classify(new IOException("upload failed",
+        JobFailure f = FailureReasons.classify(new IOException("upload failed",
                 new ConnectException("Connection refused")));
         assertThat(f.reason()).isEqualTo("RepositoryUnavailable");
         assertThat(f.getMessage()).contains("cannot reach the repository", "--repository");
@@ -36,8 +37,25 @@ class FailureReasonsTest {
 
     @Test
     void anythingElseIsBackupFailedAndSaysWhatHappensNext() {
-        BackupFailure f = FailureReasons.classify(new IOException("read of /dev/loop3 failed: EIO"));
+        JobFailure f = FailureReasons.classify(new IOException("read of /dev/loop3 failed: EIO"));
         assertThat(f.reason()).isEqualTo("BackupFailed");
         assertThat(f.getMessage()).contains("read of /dev/loop3 failed: EIO", "next scheduled backup");
+    }
+
+    @Test
+    void restoreFailuresSayHowToTryAgainAndNameAMissingKey() {
+        JobFailure other = FailureReasons.classify(new IOException("write of /dev/sdb failed: EIO"),
+                FailureReasons.Work.RESTORE);
+        assertThat(other.reason()).isEqualTo("RestoreFailed");
+        assertThat(other.getMessage()).contains("create a new Restore").doesNotContain("scheduled backup");
+        // The text ChunkCodec.decode throws for a chunk of a key the agent lacks.
+        JobFailure key = FailureReasons.classify(new IOException("restore failed", new FormatException("chunk ab12 is "
+                + "encrypted with key id 1, which this client was not given; configure that key")),
+                FailureReasons.Work.RESTORE);
+        assertThat(key.reason()).isEqualTo("EncryptionKeyMissing");
+        assertThat(key.getMessage()).contains("key id 1", "--key-dir", "key-N");
+        JobFailure damaged = FailureReasons.classify(new FormatException("chunk ab12 does not decompress to its "
+                + "recorded size"), FailureReasons.Work.RESTORE);
+        assertThat(damaged.reason()).isEqualTo("ChunkVerificationFailed");
     }
 }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.blockvault.agent.backup.BackupEngine;
 import io.blockvault.agent.backup.BackupResult;
 import io.blockvault.agent.backup.BackupSettings;
+import io.blockvault.agent.keys.KeyDirectory;
 import io.blockvault.agent.restore.RestoreEngine;
 import io.blockvault.agent.restore.RestoreResult;
 import io.blockvault.agent.restore.RestoreSettings;
@@ -24,6 +25,7 @@ import io.blockvault.repository.client.PointRef;
 import io.blockvault.repository.client.PointSummary;
 import io.blockvault.repository.client.Repository;
 import io.blockvault.repository.client.RestoreListener;
+import io.blockvault.repository.format.ChunkCodec;
 import io.blockvault.repository.format.ChunkId;
 import io.blockvault.repository.format.RestorePointIndex;
 import java.io.IOException;
@@ -165,6 +167,46 @@ class BackupRestoreIT {
         RestoreResult toFile = restore(full.pointId(), file, false);
         assertThat(toFile.writtenBytes()).isEqualTo((long) dataChunks * CHUNK);
         assertThat(Files.readAllBytes(file)).isEqualTo(first);
+    }
+
+    /**
+     * The operator rotates the encryption key (key-2 becomes current): new chunks are written under
+     * key-2, the point written under key-1 and the incremental that mixes both restore with the
+     * rotated key directory; a directory without key-1 is refused naming the key id.
+     */
+    @Test
+    void restoreAfterKeyRotationReadsChunksOfEveryKey() throws Exception {
+        ChunkCodec before = new ChunkCodec(KeyDirectory.read(TestRepository.writeKeyDir(dir.resolve("k1"), "key-1",
+                1)));
+        ChunkCodec rotated = new ChunkCodec(KeyDirectory.read(TestRepository.writeKeyDir(dir.resolve("k2"), "key-2",
+                1, 2)));
+        ChunkCodec onlyKey2 = new ChunkCodec(KeyDirectory.read(TestRepository.writeKeyDir(dir.resolve("k3"),
+                "key-2", 2)));
+        LoopDevice source = loop("rotate.img");
+        fill(source, 5);
+        byte[] first = source.readDevice();
+        BackupResult underKey1 = new BackupEngine(pool, before, new NoSnapProvider(), Clock.systemUTC())
+                .backup(settings(source, false), p -> { });
+        source.write(9L * CHUNK, random(8192, 9));
+        BackupResult underKey2 = new BackupEngine(pool, rotated, new NoSnapProvider(), Clock.systemUTC())
+                .backup(settings(source, false), p -> { });
+        assertThat(underKey2.stats().newChunks()).isEqualTo(1);
+
+        LoopDevice target = loop("rotate-target.img");
+        restoreWith(rotated, underKey1.pointId(), target.device());
+        assertThat(target.readDevice()).isEqualTo(first);
+        restoreWith(rotated, underKey2.pointId(), target.device());
+        assertThat(target.readDevice()).isEqualTo(source.readDevice());
+        assertThatThrownBy(() -> restoreWith(onlyKey2, underKey1.pointId(), target.device()))
+                .hasMessageContaining("key id 1");
+        // ...and the new chunk really is under key-2: the old directory cannot read the second point.
+        assertThatThrownBy(() -> restoreWith(before, underKey2.pointId(), target.device()))
+                .hasMessageContaining("key id 2");
+    }
+
+    void restoreWith(ChunkCodec codec, String pointId, Path target) throws IOException {
+        new RestoreEngine(pool, codec, device -> Optional.empty()).restore(new PointRef(TestRepository.NODE, pointId),
+                new RestoreSettings(target, false, false, 4, true), RestoreListener.NONE);
     }
 
     @Test

@@ -149,4 +149,39 @@ class CliIT {
         assertThat(mounted.exit()).isEqualTo(1);
         assertThat(mounted.stderr()).startsWith("error: ").doesNotContain("\tat ");
     }
+
+    /**
+     * --server-name: dial 127.0.0.1 but verify the certificate for another name it carries (the test
+     * certificate names localhost and 127.0.0.1); a name it does not carry fails the handshake. The
+     * keys come from a key directory as the cluster mounts them.
+     */
+    @Test
+    void serverNameIsWhatTheCertificateIsCheckedForAndKeysComeFromAKeyDirectory() throws Exception {
+        Path keyDir = TestRepository.writeKeyDir(Files.createDirectories(dir.resolve("key-dir")), "key-1", 1);
+        List<String> base = List.of("list", "--repository", repo.address(), "--ca-file", repo.caFile().toString(),
+                "--token-file", repo.tokenFile().toString(), "--key-dir", keyDir.toString(), "--node",
+                TestRepository.NODE);
+        List<String> good = new ArrayList<>(base);
+        good.addAll(List.of("--server-name", "localhost"));
+        Host.Result ok = agent(good.toArray(String[]::new));
+        assertThat(ok.exit()).as(ok.stderr()).isZero();
+
+        List<String> wrong = new ArrayList<>(base);
+        wrong.addAll(List.of("--server-name", "backup.example.org"));
+        Host.Result refused = agent(wrong.toArray(String[]::new));
+        assertThat(refused.exit()).as(refused.stdout()).isEqualTo(1);
+        assertThat(refused.stderr()).startsWith("error: TLS to the repository failed").contains("--server-name")
+                .doesNotContain("\tat ");
+
+        List<String> both = new ArrayList<>(good);
+        both.addAll(List.of("--key-file", keys.toString()));
+        Host.Result usage = agent(both.toArray(String[]::new));
+        assertThat(usage.exit()).isEqualTo(2);
+        assertThat(usage.stderr()).contains("--key-file").contains("--key-dir").contains("mutually exclusive");
+
+        Host.Result local = agent("list", "--repository-dir", dir.toString(), "--server-name", "localhost",
+                "--key-dir", keyDir.toString());
+        assertThat(local.exit()).isEqualTo(2);
+        assertThat(local.stderr()).contains("--server-name goes with --repository");
+    }
 }

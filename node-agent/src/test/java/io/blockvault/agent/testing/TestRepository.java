@@ -80,9 +80,7 @@ public final class TestRepository implements AutoCloseable {
     public static ChunkKeys keys() {
         byte[] id = new byte[32];
         new Random(7).nextBytes(id);
-        byte[] enc = new byte[32];
-        new Random(8).nextBytes(enc);
-        return new ChunkKeys(id, Optional.of(new EncryptionKey(1, enc)));
+        return new ChunkKeys(id, Optional.of(new EncryptionKey(1, encryptionKey(1))));
     }
 
     public static ChunkCodec codec() {
@@ -96,6 +94,41 @@ public final class TestRepository implements AutoCloseable {
                 + "\nencryption-key-id=1\n");
         Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         return file;
+    }
+
+    /**
+     * A key directory as kubelet mounts the operator's encryption-key Secret: the files are symlinks
+     * into a timestamped {@code ..data} directory; the id key is that of {@link #keys()}, key-N are
+     * seeded by N, mode 0400.
+     */
+    public static Path writeKeyDir(Path dir, String current, int... keyIds) throws IOException {
+        Path data = dir.resolve("..2026_11_22_07_00_00.000000001");
+        Files.createDirectories(data);
+        java.util.Map<String, byte[]> files = new java.util.LinkedHashMap<>();
+        files.put("id-key", keys().idKey());
+        for (int id : keyIds) {
+            files.put("key-" + id, encryptionKey(id));
+        }
+        files.put("current", current.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        for (var e : files.entrySet()) {
+            Path f = data.resolve(e.getKey());
+            Files.write(f, e.getValue());
+            Files.setPosixFilePermissions(f, java.nio.file.attribute.PosixFilePermissions.fromString("r--------"));
+            Path link = dir.resolve(e.getKey());
+            Files.deleteIfExists(link);
+            Files.createSymbolicLink(link, Path.of("..data").resolve(e.getKey()));
+        }
+        Path dataLink = dir.resolve("..data");
+        Files.deleteIfExists(dataLink);
+        Files.createSymbolicLink(dataLink, data.getFileName());
+        return dir;
+    }
+
+    /** Key id 1 is the key of {@link #keys()}, so a key directory with key-1 reads what they wrote. */
+    public static byte[] encryptionKey(int id) {
+        byte[] enc = new byte[32];
+        new Random(id == 1 ? 8 : 100 + id).nextBytes(enc);
+        return enc;
     }
 
     @Override

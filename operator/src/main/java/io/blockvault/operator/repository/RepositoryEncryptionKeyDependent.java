@@ -20,7 +20,8 @@ import java.util.Map;
 
 /**
  * The repository's data encryption keys: {@code key-<n>} (32 random bytes each, AES-256) and
- * {@code current} (the name of the key new chunks are encrypted with). A new key is added when the
+ * {@code current} (the name of the key new chunks are encrypted with), and {@code id-key} (32 random
+ * bytes the agents HMAC chunk ids with; created once, kept). A new key is added when the
  * current one is older than {@code encryption-key-rotation}; old keys are never removed, so
  * everything written before stays readable.
  *
@@ -33,6 +34,8 @@ public class RepositoryEncryptionKeyDependent extends KubernetesDependentResourc
         implements Creator<Secret, BackupRepository>, Updater<Secret, BackupRepository> {
 
     public static final String CURRENT = "current";
+    /** The agents' chunk-id HMAC key: created once, never rotated (a new one would end deduplication). */
+    public static final String ID_KEY = "id-key";
     public static final String CREATED_ANNOTATION_PREFIX = "blockvault.io/created-";
     private final SecureRandom random = new SecureRandom();
 
@@ -58,6 +61,11 @@ public class RepositoryEncryptionKeyDependent extends KubernetesDependentResourc
                     annotations.put(k, v);
                 }
             });
+        }
+        if (!data.containsKey(ID_KEY)) {
+            byte[] idKey = new byte[32];
+            random.nextBytes(idKey);
+            data.put(ID_KEY, Base64.getEncoder().encodeToString(idKey));
         }
         String current = data.containsKey(CURRENT)
                 ? new String(Base64.getDecoder().decode(data.get(CURRENT)), StandardCharsets.US_ASCII) : null;

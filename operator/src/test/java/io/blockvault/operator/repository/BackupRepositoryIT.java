@@ -85,6 +85,8 @@ class BackupRepositoryIT extends OperatorTestBase {
         assertThat(Certificates.parseKey(text(tls, "tls.key"))).isPresent();
         assertThat(text(keys, "current")).isEqualTo("key-1");
         assertThat(Base64.getDecoder().decode(keys.getData().get("key-1"))).hasSize(32);
+        assertThat(Base64.getDecoder().decode(keys.getData().get("id-key"))).hasSize(32)
+                .isNotEqualTo(Base64.getDecoder().decode(keys.getData().get("key-1")));
 
         // Owner references on everything but the keys.
         for (HasMetadata owned : List.of(statefulSet(), ca, tls, service("vault-repository"),
@@ -177,6 +179,9 @@ class BackupRepositoryIT extends OperatorTestBase {
         Secret ca = secret("vault-repository-ca");
         String podHash = statefulSet().getSpec().getTemplate().getMetadata().getAnnotations()
                 .get(RepositoryStatefulSetDependent.TLS_HASH_ANNOTATION);
+        eventually().until(() -> secret("vault-repository-encryption-key") != null);
+        String idKey = secret("vault-repository-encryption-key").getData().get("id-key");
+        assertThat(idKey).isNotNull();
 
         // Into the renewal window of the server certificate (90 days, renewed 30 before), and past
         // the key rotation (365 days) - the CA (10 years) stays.
@@ -199,6 +204,8 @@ class BackupRepositoryIT extends OperatorTestBase {
             assertThat(text(keys, "current")).isEqualTo("key-2");
             assertThat(keys.getData()).containsKeys("key-1", "key-2");
             assertThat(keys.getData().get("key-1")).isNotEqualTo(keys.getData().get("key-2"));
+            // The id key is never rotated: chunk ids and so deduplication stay across rotations.
+            assertThat(keys.getData().get("id-key")).isEqualTo(idKey);
         });
     }
 

@@ -112,7 +112,7 @@ public final class ChunkCodec {
         ChunkHeader h = ChunkHeader.verifyStored(expected, stored, length);
         byte[] body = Arrays.copyOfRange(stored, ChunkHeader.SIZE, ChunkHeader.SIZE + h.payloadSize());
         if (h.encrypted()) {
-            EncryptionKey key = keys.encryption().filter(k -> k.keyId() == h.keyId()).orElseThrow(() ->
+            EncryptionKey key = keys.decryptionKey(h.keyId()).orElseThrow(() ->
                     new FormatException("chunk " + expected + " is encrypted with key id " + h.keyId()
                             + ", which this client was not given; configure that key"));
             body = decrypt(key, h, body);

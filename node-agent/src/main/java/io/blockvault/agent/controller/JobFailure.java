@@ -1,19 +1,19 @@
 package io.blockvault.agent.controller;
 
 /**
- * A backup that cannot succeed, with the CamelCase reason written to {@code status.reason} and a
+ * A Backup or Restore that cannot succeed, with the CamelCase reason written to {@code status.reason} and a
  * message that says what failed, why, and what to do.
  */
-public final class BackupFailure extends Exception {
+public final class JobFailure extends Exception {
 
     private final String reason;
 
-    public BackupFailure(String reason, String message) {
+    public JobFailure(String reason, String message) {
         super(message);
         this.reason = reason;
     }
 
-    public BackupFailure(String reason, String message, Throwable cause) {
+    public JobFailure(String reason, String message, Throwable cause) {
         super(message, cause);
         this.reason = reason;
     }
