@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
 class DocsReasonsTest {
 
     private static final List<Pattern> REASON_FORMS = List.of(
-            Pattern.compile("new BackupFailure\\(\"([A-Z]\\w+)\""),
+            Pattern.compile("new JobFailure\\(\"([A-Z]\\w+)\""),
+            Pattern.compile("ModuleState\\.Reason\\.([A-Z]\\w+)"),
             Pattern.compile("static final String [A-Z_]+ = \"([A-Z]\\w+)\";"),
             Pattern.compile("\\.set\\(Conditions\\.\\w+, [^,]+, \"([A-Z]\\w+)\""),
             Pattern.compile("\\? \"([A-Z]\\w+)\" : \"[A-Z]\\w+\""),
