@@ -47,9 +47,11 @@ public final class BackupController implements AutoCloseable {
 
     public static final String AGENT_RESTARTED = "AgentRestarted";
 
-    /** What the controller is told at start. */
     /**
-     * @param repository the BackupRepository this agent writes to; Backups naming another fail
+     * What the controller is told at start.
+     *
+     * @param repository the BackupRepository this agent writes to; Backups naming another are left to
+     *                   that repository's agent on this node
      * @param policy     the BackupPolicy whose DaemonSet runs this agent, or null; Backups another policy
      *                   created are left to that policy's agent
      */
@@ -144,9 +146,17 @@ public final class BackupController implements AutoCloseable {
             if (b.getSpec() == null || !settings.node().equals(b.getSpec().nodeName())) {
                 return; // the field selector already filters; never act on another node's Backup
             }
+            if (!settings.repository().equals(b.getSpec().repository())) {
+                // Another repository's agent on this node runs it (one agent DaemonSet per policy).
+                LOG.log(Level.DEBUG, "Backup {0} names repository {1}; left to that repository''s agent",
+                        b.getMetadata().getName(), b.getSpec().repository());
+                return;
+            }
             if (settings.policy() != null && b.getSpec().policy() != null
                     && !settings.policy().equals(b.getSpec().policy())) {
-                return; // another policy's agent on this node runs it
+                LOG.log(Level.DEBUG, "Backup {0} belongs to policy {1}; left to that policy''s agent",
+                        b.getMetadata().getName(), b.getSpec().policy());
+                return;
             }
             BackupPhase phase = phase(b);
             String uid = b.getMetadata().getUid();
@@ -164,10 +174,6 @@ public final class BackupController implements AutoCloseable {
             }
             Job job = new Job(b.getMetadata().getName(), uid, b.getSpec().device(),
                     b.getSpec().type() == BackupType.Full, b.getMetadata().getGeneration());
-            if (!settings.repository().equals(b.getSpec().repository())) {
-                job.fail(RepositoryMismatch.of("Backup", b.getSpec().repository(), settings.repository()));
-                return;
-            }
             if (phase == null) {
                 job.queued(backups.getActiveCount() >= settings.concurrency());
             }

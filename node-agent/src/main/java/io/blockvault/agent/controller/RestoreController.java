@@ -47,6 +47,8 @@ public final class RestoreController implements AutoCloseable {
 
     public static final String PVC_UNSUPPORTED = "PvcRestoreUnsupported";
     public static final String TARGET_MOUNTED = "TargetMounted";
+    /** The source Backup was written to another repository than the one this Restore names. */
+    public static final String REPOSITORY_MISMATCH = "RepositoryMismatch";
 
     /** Runs one restore of a resolved point to a checked target; the controller's view of the engine. */
     @FunctionalInterface
@@ -133,6 +135,12 @@ public final class RestoreController implements AutoCloseable {
             if (spec == null || spec.target() == null || !settings.node().equals(spec.target().nodeName())) {
                 return;
             }
+            if (!settings.repository().equals(spec.repository())) {
+                // Another repository's agent on this node runs it (one agent DaemonSet per policy).
+                LOG.log(Level.DEBUG, "Restore {0} names repository {1}; left to that repository''s agent",
+                        r.getMetadata().getName(), spec.repository());
+                return;
+            }
             BackupPhase phase = phase(r);
             String uid = r.getMetadata().getUid();
             if (phase == BackupPhase.Succeeded || phase == BackupPhase.Failed || !claimed.add(uid)) {
@@ -180,7 +188,7 @@ public final class RestoreController implements AutoCloseable {
                     + "), so it has no restore point; create the Restore once it has succeeded, or pick another");
         }
         if (!spec.repository().equals(b.getSpec().repository())) {
-            throw new JobFailure(RepositoryMismatch.REASON, "Backup '" + name + "' was written to repository '"
+            throw new JobFailure(REPOSITORY_MISMATCH, "Backup '" + name + "' was written to repository '"
                     + b.getSpec().repository() + "', but this Restore names repository '" + spec.repository()
                     + "'; set spec.repository to '" + b.getSpec().repository() + "'");
         }
@@ -256,9 +264,6 @@ public final class RestoreController implements AutoCloseable {
             PointRef point;
             Path target;
             try {
-                if (!settings.repository().equals(spec.repository())) {
-                    throw RepositoryMismatch.of("Restore", spec.repository(), settings.repository());
-                }
                 target = target(spec);
                 point = source(spec);
             } catch (Exception e) {

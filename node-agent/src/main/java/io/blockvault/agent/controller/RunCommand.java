@@ -42,7 +42,7 @@ public final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--repository-name", paramLabel = "NAME",
             description = "the BackupRepository this agent writes to and reads from; Backups and Restores naming "
-                    + "another fail with RepositoryMismatch (default: env BLOCKVAULT_REPOSITORY)")
+                    + "another are left to that repository's agent (default: env BLOCKVAULT_REPOSITORY)")
     String repositoryName;
 
     @Option(names = "--policy-name", paramLabel = "NAME",
