@@ -56,10 +56,16 @@ public final class RestoreController implements AutoCloseable {
         RestoreResult run(PointRef point, Path target, boolean force, RestoreListener listener) throws IOException;
     }
 
-    public record Settings(String node, String repository, Duration progressInterval, Duration resync) {
+    /**
+     * @param restoreFileDir the only directory a {@code spec.target.file} may be in (a host directory
+     *                       mounted at the same path, so the file outlives the pod)
+     */
+    public record Settings(String node, String repository, Path restoreFileDir, Duration progressInterval,
+            Duration resync) {
         public Settings {
             Objects.requireNonNull(node, "node");
             Objects.requireNonNull(repository, "repository");
+            Objects.requireNonNull(restoreFileDir, "restoreFileDir");
         }
     }
 
@@ -204,13 +210,7 @@ public final class RestoreController implements AutoCloseable {
                     + "volume's block device on node " + settings.node() + ") or spec.target.file instead");
         }
         if (t.file() != null) {
-            Path file = Path.of(t.file());
-            if (file.getParent() == null || !Files.isDirectory(file.getParent())) {
-                throw new JobFailure("TargetNotFound", "the directory of spec.target.file " + file + " does not "
-                        + "exist in the agent's container on node " + settings.node() + "; use a directory the "
-                        + "agent has mounted");
-            }
-            return file;
+            return RestoreFileTarget.resolve(settings.restoreFileDir(), t.file(), settings.node());
         }
         Path device = Path.of(t.device());
         if (!Files.exists(device)) {

@@ -61,6 +61,11 @@ public final class RunCommand implements Callable<Integer> {
                     + "snapshot module (default: ${DEFAULT-VALUE})")
     Path moduleStateFile;
 
+    @Option(names = "--restore-file-dir", paramLabel = "DIR", defaultValue = "/var/lib/blockvault/restore",
+            description = "the directory a Restore's spec.target.file must be in: a host directory mounted at the "
+                    + "same path, so the restored file stays on the node (default: ${DEFAULT-VALUE})")
+    Path restoreFileDir;
+
     @Option(names = "--concurrency", paramLabel = "N", defaultValue = "1",
             description = "backups run at once on this node; the others wait Pending (default: ${DEFAULT-VALUE})")
     int concurrency;
@@ -115,7 +120,7 @@ public final class RunCommand implements Callable<Integer> {
                         repositoryName, policyName, concurrency, progress, Duration.ofMinutes(5)),
                         new DeviceResolver(), runner, Clock.systemUTC());
                 RestoreController restores = new RestoreController(client, new RestoreController.Settings(nodeName,
-                        repositoryName, progress, Duration.ofMinutes(5)), restorer, Clock.systemUTC())) {
+                        repositoryName, restoreFileDir, progress, Duration.ofMinutes(5)), restorer, Clock.systemUTC())) {
             backups.start();
             restores.start();
             System.err.println("blockvault-agent: watching Backups and Restores of node " + nodeName

@@ -395,7 +395,7 @@ class BackupControllerIT {
                 repo.caFile().toString(), "--server-name", "localhost", "--token-file", repo.tokenFile().toString(),
                 "--key-dir", keys.toString(), "--module-state-file", dir.resolve("no-module-state").toString(),
                 "--repository-name", "main", "--snapshot", "nosnap", "--diff-storage", dir.toString(), "--workers",
-                "2", "--concurrency", "1")
+                "2", "--concurrency", "1", "--restore-file-dir", dir.toString())
                 .redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("KUBECONFIG", api.kubeconfig().toString());
         pb.environment().put("NODE_NAME", NODE);

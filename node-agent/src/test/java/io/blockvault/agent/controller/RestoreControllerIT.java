@@ -51,8 +51,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Restores in {@code run} mode against a real kube-apiserver and a real repository transport, on
  * loop devices: by Backup name to a device and by point id to a file, byte for byte; other nodes'
  * Restores untouched, never rerun; another repository's Restores left to its agent; mounted targets,
- * PVC targets, a Backup of another repository and a missing Backup refused with their reasons;
- * progress while running; a Restore left Running fails.
+ * PVC targets, files outside the restore directory, a Backup of another repository and a missing
+ * Backup refused with their reasons; progress while running; a Restore left Running fails.
  */
 @WithKubeApiServer
 class RestoreControllerIT {
@@ -107,7 +107,7 @@ class RestoreControllerIT {
 
     RestoreController controller(String repository, RestoreController.RestoreRunner runner) {
         RestoreController c = new RestoreController(client, new RestoreController.Settings(NODE, repository,
-                Duration.ZERO, Duration.ofSeconds(30)), runner, Clock.systemUTC());
+                dir, Duration.ZERO, Duration.ofSeconds(30)), runner, Clock.systemUTC());
         cleanup.add(c);
         c.start();
         return c;
@@ -244,10 +244,12 @@ class RestoreControllerIT {
         create("pvc", "main", fromBackup("nightly"), new RestoreSpec.Target(NODE, null, null,
                 new RestoreSpec.PvcTarget("apps", "data")), false);
         create("elsewhere", "offsite", fromBackup("nightly"), device(NODE, target.device()), true);
-        Path file = dir.resolve("offsite.img");
+        Path file = dir.toRealPath().resolve("offsite.img");
         create("offsite-point", "offsite", new RestoreSpec.Source(null, point),
                 new RestoreSpec.Target(NODE, null, file.toString(), null), false);
         create("no-backup", "main", fromBackup("missing"), device(NODE, target.device()), true);
+        create("outside", "main", fromBackup("nightly"), new RestoreSpec.Target(NODE, null,
+                dir.resolve("../escape.img").toString(), null), false);
         create("no-device", "main", fromBackup("nightly"), device(NODE, Path.of("/dev/blockvault-test-none")),
                 false);
 
@@ -261,6 +263,11 @@ class RestoreControllerIT {
         RestoreStatus noBackup = awaitPhase("no-backup", BackupPhase.Failed);
         assertThat(noBackup.reason()).isEqualTo("BackupNotFound");
         assertThat(noBackup.message()).contains("'missing'");
+        RestoreStatus outside = awaitPhase("outside", BackupPhase.Failed);
+        assertThat(outside.reason()).isEqualTo(RestoreFileTarget.OUTSIDE);
+        assertThat(outside.message()).contains("is outside the agent's restore directory " + dir.toRealPath(),
+                "spec.target.file");
+        assertThat(dir.resolve("../escape.img")).doesNotExist();
         RestoreStatus noDevice = awaitPhase("no-device", BackupPhase.Failed);
         assertThat(noDevice.reason()).isEqualTo("DeviceNotFound");
         assertThat(noDevice.message()).contains("/dev/blockvault-test-none", "spec.target.device");
