@@ -132,7 +132,8 @@ class BackupControllerIT {
 
     BackupController controller(String repository, String policy, int concurrency, BackupRunner runner) {
         BackupController c = new BackupController(client, new BackupController.Settings(NODE, repository, policy,
-                concurrency, Duration.ZERO, Duration.ofSeconds(30)), new DeviceResolver(), runner, Clock.systemUTC());
+                concurrency, Duration.ZERO, Duration.ofSeconds(30), BackupController.Retries.DEFAULT),
+                new DeviceResolver(), runner, Clock.systemUTC());
         cleanup.add(c);
         c.start();
         return c;
@@ -144,7 +145,7 @@ class BackupControllerIT {
 
     BackupRunner engine(SnapshotProvider provider, Optional<ModuleState> modules) {
         return new EngineBackupRunner(NODE, () -> repo.pool(2), TestRepository.codec(), provider,
-                new EngineBackupRunner.Tuning(dir, 64L << 20, 2, 2, CHUNK, true, false), Clock.systemUTC(), modules);
+                new EngineBackupRunner.Tuning(dir, 64L << 20, 2, 2, CHUNK, true, false, 0), Clock.systemUTC(), modules);
     }
 
     LoopDevice loop(String name) throws Exception {
