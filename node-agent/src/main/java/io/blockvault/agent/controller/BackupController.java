@@ -321,6 +321,10 @@ public final class BackupController implements AutoCloseable {
                         }
                         return; // interrupted: the agent stops; the next start marks it AgentRestarted
                     }
+                    if (!retriedAfter.isEmpty()) {
+                        f = new JobFailure(f.reason(), f.getMessage() + " (attempt " + (retry + 1) + "; the earlier "
+                                + "attempts failed: " + String.join("; then ", retriedAfter) + ")", e);
+                    }
                     fail(f);
                     if (f.reason().equals(FailureReasons.Work.BACKUP.reason())) {
                         LOG.log(Level.WARNING, "Backup " + name + " failed", e);

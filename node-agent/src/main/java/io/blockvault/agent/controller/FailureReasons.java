@@ -154,7 +154,7 @@ public final class FailureReasons {
         if (connectionLost(re)) {
             return new JobFailure(UNAVAILABLE, (what.contains("closed the connection") ? what
                     : "the repository closed the connection: " + what) + "; check that the "
-                    + "repository's transport runs (its restarts and log); " + work.retry, e);
+                    + "repository's transport runs (its restarts and log)", e);
         }
         switch (re.reason()) {
             case QUOTA_EXCEEDED:

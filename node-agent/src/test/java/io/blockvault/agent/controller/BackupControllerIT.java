@@ -297,6 +297,38 @@ class BackupControllerIT {
         assertThat(ranMain).containsExactly(Path.of("/dev/full"));
     }
 
+    /**
+     * A repository that stays away: the backup is tried 1 + retries times, then fails
+     * RepositoryUnavailable naming the attempts; a failure that would recur (RepositoryFull) is not retried.
+     */
+    @Test
+    void transientRepositoryFailuresAreRetriedABoundedNumberOfTimesOthersNot() throws Exception {
+        List<Path> ran = new CopyOnWriteArrayList<>();
+        BackupController c = new BackupController(client, new BackupController.Settings(NODE, "main", "edge", 1,
+                Duration.ZERO, Duration.ofSeconds(30), new BackupController.Retries(2, Duration.ofMillis(50))),
+                new DeviceResolver(), (device, full, listener) -> {
+                    ran.add(device);
+                    if (device.toString().equals("/dev/null")) {
+                        throw new java.io.IOException("upload failed", new java.net.ConnectException(
+                                "Connection refused"));
+                    }
+                    throw new io.blockvault.repository.client.RepositoryException(
+                            io.blockvault.repository.client.RepositoryException.Reason.QUOTA_EXCEEDED, "quota");
+                }, Clock.systemUTC());
+        cleanup.add(c);
+        c.start();
+        create("away", NODE, "/dev/null");
+        BackupStatus s = awaitPhase("away", BackupPhase.Failed);
+        assertThat(s.reason()).isEqualTo("RepositoryUnavailable");
+        assertThat(s.message()).contains("cannot reach the repository", "(attempt 3; the earlier attempts failed: ");
+        assertThat(ran).containsExactly(Path.of("/dev/null"), Path.of("/dev/null"), Path.of("/dev/null"));
+
+        ran.clear();
+        create("full", NODE, "/dev/zero");
+        assertThat(awaitPhase("full", BackupPhase.Failed).reason()).isEqualTo("RepositoryFull");
+        assertThat(ran).containsExactly(Path.of("/dev/zero"));
+    }
+
     static BackupRunner recording(List<Path> ran) {
         return (device, full, listener) -> {
             ran.add(device);
