@@ -128,10 +128,12 @@ public final class RunCommand implements Callable<Integer> {
         try (KubernetesClient client = new KubernetesClientBuilder().build();
                 BackupController backups = new BackupController(client, new BackupController.Settings(nodeName,
                         repositoryName, policyName, concurrency, progress, Duration.ofMinutes(5),
-                        new BackupController.Retries(repositoryRetries, BackupController.Retries.DEFAULT.firstBackoff())),
+                        new BackupController.Retries(repositoryRetries,
+                                BackupController.Retries.DEFAULT.firstBackoff())),
                         new DeviceResolver(), runner, Clock.systemUTC());
                 RestoreController restores = new RestoreController(client, new RestoreController.Settings(nodeName,
-                        repositoryName, restoreFileDir, progress, Duration.ofMinutes(5)), restorer, Clock.systemUTC())) {
+                        repositoryName, restoreFileDir, progress, Duration.ofMinutes(5)), restorer,
+                        Clock.systemUTC())) {
             backups.start();
             restores.start();
             System.err.println("blockvault-agent: watching Backups and Restores of node " + nodeName

@@ -103,7 +103,8 @@ class AgentDaemonSetIT extends OperatorTestBase {
                 "--ca-file=/etc/blockvault/repository-ca/ca.crt",
                 "--token-file=/var/run/secrets/blockvault/repository/token", "--key-dir=/etc/blockvault/keys",
                 "--diff-storage=/var/lib/bv-diff", "--module-state-file=/run/blockvault/module-state",
-                "--restore-file-dir=/var/lib/blockvault/restore", "--diff-limit-mib=4096", "--concurrency=1"); // the CRD's defaults of the policy
+                "--restore-file-dir=/var/lib/blockvault/restore",
+                "--diff-limit-mib=4096", "--concurrency=1"); // the CRD's defaults of the policy
 
         Map<String, Volume> volumes = pod.getVolumes().stream().collect(Collectors.toMap(Volume::getName, v -> v));
         // External repository: its CA bundle travels in a pod annotation, projected as a file.
