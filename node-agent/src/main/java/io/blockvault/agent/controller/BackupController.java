@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -47,20 +48,41 @@ public final class BackupController implements AutoCloseable {
 
     public static final String AGENT_RESTARTED = "AgentRestarted";
 
-    /** What the controller is told at start. */
     /**
-     * @param repository the BackupRepository this agent writes to; Backups naming another fail
+     * What the controller is told at start.
+     *
+     * @param repository the BackupRepository this agent writes to; Backups naming another are left to
+     *                   that repository's agent on this node
      * @param policy     the BackupPolicy whose DaemonSet runs this agent, or null; Backups another policy
      *                   created are left to that policy's agent
      */
     public record Settings(String node, String repository, String policy, int concurrency, Duration progressInterval,
-            Duration resync) {
+            Duration resync, Retries retries) {
         public Settings {
             Objects.requireNonNull(node, "node");
             Objects.requireNonNull(repository, "repository");
+            Objects.requireNonNull(retries, "retries");
             if (concurrency < 1) {
                 throw new IllegalArgumentException("concurrency must be at least 1, got " + concurrency);
             }
+        }
+    }
+
+    /**
+     * How often a backup whose repository went away mid-way is run again within the same Backup, and
+     * the first wait (doubled before each further attempt: 2, 4, 8 s by default).
+     */
+    public record Retries(int retries, Duration firstBackoff) {
+        public static final Retries DEFAULT = new Retries(3, Duration.ofSeconds(2));
+
+        public Retries {
+            if (retries < 0) {
+                throw new IllegalArgumentException("retries must not be negative, got " + retries);
+            }
+        }
+
+        Duration backoff(int retry) {
+            return firstBackoff.multipliedBy(1L << Math.min(retry - 1, 20));
         }
     }
 
@@ -144,9 +166,17 @@ public final class BackupController implements AutoCloseable {
             if (b.getSpec() == null || !settings.node().equals(b.getSpec().nodeName())) {
                 return; // the field selector already filters; never act on another node's Backup
             }
+            if (!settings.repository().equals(b.getSpec().repository())) {
+                // Another repository's agent on this node runs it (one agent DaemonSet per policy).
+                LOG.log(Level.DEBUG, "Backup {0} names repository {1}; left to that repository''s agent",
+                        b.getMetadata().getName(), b.getSpec().repository());
+                return;
+            }
             if (settings.policy() != null && b.getSpec().policy() != null
                     && !settings.policy().equals(b.getSpec().policy())) {
-                return; // another policy's agent on this node runs it
+                LOG.log(Level.DEBUG, "Backup {0} belongs to policy {1}; left to that policy''s agent",
+                        b.getMetadata().getName(), b.getSpec().policy());
+                return;
             }
             BackupPhase phase = phase(b);
             String uid = b.getMetadata().getUid();
@@ -164,10 +194,6 @@ public final class BackupController implements AutoCloseable {
             }
             Job job = new Job(b.getMetadata().getName(), uid, b.getSpec().device(),
                     b.getSpec().type() == BackupType.Full, b.getMetadata().getGeneration());
-            if (!settings.repository().equals(b.getSpec().repository())) {
-                job.fail(RepositoryMismatch.of("Backup", b.getSpec().repository(), settings.repository()));
-                return;
-            }
             if (phase == null) {
                 job.queued(backups.getActiveCount() >= settings.concurrency());
             }
@@ -278,17 +304,72 @@ public final class BackupController implements AutoCloseable {
                 return;
             }
             LOG.log(Level.INFO, "Backup {0}: backing up {1}", name, device);
-            try {
-                Path resolved = resolver.resolve(device);
-                BackupResult result = runner.run(resolved, full, this::progress);
-                succeed(result);
-            } catch (Exception e) {
-                JobFailure f = e instanceof JobFailure bf ? bf : FailureReasons.classify(e);
-                fail(f);
-                if (f.reason().equals(FailureReasons.Work.BACKUP.reason())) {
-                    LOG.log(Level.WARNING, "Backup " + name + " failed", e);
+            List<String> retriedAfter = new ArrayList<>();
+            for (int retry = 0; ; retry++) {
+                try {
+                    Path resolved = resolver.resolve(device);
+                    BackupResult result = runner.run(resolved, full, this::progress);
+                    succeed(result, retriedAfter);
+                    return;
+                } catch (Exception e) {
+                    JobFailure f = e instanceof JobFailure bf ? bf : FailureReasons.classify(e);
+                    if (retry < settings.retries().retries() && FailureReasons.transientRepositoryFailure(f)
+                            && !Thread.currentThread().isInterrupted()) {
+                        retriedAfter.add(f.getMessage());
+                        if (waitToRetry(retry + 1, f)) {
+                            continue;
+                        }
+                        return; // interrupted: the agent stops; the next start marks it AgentRestarted
+                    }
+                    if (!retriedAfter.isEmpty()) {
+                        f = new JobFailure(f.reason(), f.getMessage() + " (attempt " + (retry + 1) + "; the earlier "
+                                + "attempts failed: " + String.join("; then ", retriedAfter) + ")", e);
+                    }
+                    fail(f);
+                    if (f.reason().equals(FailureReasons.Work.BACKUP.reason())) {
+                        LOG.log(Level.WARNING, "Backup " + name + " failed", e);
+                    }
+                    return;
                 }
             }
+        }
+
+        /**
+         * Says in the status that attempt {@code retry + 1} follows, then waits. Each attempt is a whole
+         * backup: a new snapshot (the failed attempt's was released), the mode decided again and a new
+         * point; the lack check sends only the chunks the failed attempt did not upload.
+         */
+        private boolean waitToRetry(int retry, JobFailure f) {
+            Duration wait = settings.retries().backoff(retry);
+            String message = "retrying after: " + f.getMessage() + " (attempt " + (retry + 1) + " of "
+                    + (settings.retries().retries() + 1) + " in " + wait.toSeconds() + " s, with a new snapshot; "
+                    + "nothing of the failed attempt was committed)";
+            LOG.log(Level.WARNING, "Backup {0}: {1}", name, message);
+            synchronized (this) {
+                fields.put("message", message);
+                setCondition("True", "Retrying", message);
+                try {
+                    status.apply(name, fields);
+                } catch (KubernetesClientException e) {
+                    LOG.log(Level.WARNING, "cannot write the retry of Backup " + name + ": " + e.getMessage());
+                }
+            }
+            try {
+                Thread.sleep(wait.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+            synchronized (this) {
+                setCondition("True", "Running", "backing up " + device + " on node " + settings.node() + " (attempt "
+                        + (retry + 1) + " of " + (settings.retries().retries() + 1) + ")");
+                try {
+                    status.apply(name, fields);
+                } catch (KubernetesClientException e) {
+                    LOG.log(Level.WARNING, "cannot write the retry of Backup " + name + ": " + e.getMessage());
+                }
+            }
+            return true;
         }
 
         /** From the engine's timer thread: never blocks it; writes at most every progressInterval. */
@@ -324,7 +405,7 @@ public final class BackupController implements AutoCloseable {
             }
         }
 
-        private synchronized void succeed(BackupResult r) {
+        private synchronized void succeed(BackupResult r, List<String> retriedAfter) {
             finished = true;
             Instant now = clock.instant();
             BackupProgress p = latest.get();
@@ -347,7 +428,9 @@ public final class BackupController implements AutoCloseable {
             fields.put("completionTime", now.toString());
             fields.put("progress", progress);
             String message = "restore point " + r.pointId() + " of " + r.device() + " committed (" + r.mode() + ": "
-                    + r.modeReason() + ")" + (r.crashConsistent() ? "" : "; not crash-consistent: no snapshot module");
+                    + r.modeReason() + ")" + (r.crashConsistent() ? "" : "; not crash-consistent: no snapshot module")
+                    + (retriedAfter.isEmpty() ? "" : "; attempt " + (retriedAfter.size() + 1) + ", with the snapshot "
+                    + "taken again, after: " + String.join("; then ", retriedAfter));
             fields.put("message", message);
             setCondition("False", "Succeeded", message);
             applyFinal();

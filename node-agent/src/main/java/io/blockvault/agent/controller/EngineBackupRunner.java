@@ -22,9 +22,9 @@ import java.util.Optional;
  */
 public final class EngineBackupRunner implements BackupRunner {
 
-    /** Engine settings that are the same for every backup of this agent. */
+    /** Engine settings that are the same for every backup of this agent (bandwidth 0: unlimited). */
     public record Tuning(Path diffStorage, long diffLimitBytes, int workers, int uploads, int chunkSizeBytes,
-            boolean directIo, boolean freeze) {
+            boolean directIo, boolean freeze, long bandwidthLimitBytesPerSecond) {
     }
 
     private final String node;
@@ -60,7 +60,8 @@ public final class EngineBackupRunner implements BackupRunner {
                     + "(build-and-load) log"));
         }
         BackupSettings settings = new BackupSettings(node, device, full, tuning.diffStorage(),
-                tuning.diffLimitBytes(), tuning.workers(), tuning.uploads(), 0, tuning.chunkSizeBytes(),
+                tuning.diffLimitBytes(), tuning.workers(), tuning.uploads(), tuning.bandwidthLimitBytesPerSecond(),
+                tuning.chunkSizeBytes(),
                 tuning.directIo(), tuning.freeze(), Optional.empty());
         BackupResult r;
         try (Repository repo = repository.open()) {

@@ -47,6 +47,8 @@ public final class RestoreController implements AutoCloseable {
 
     public static final String PVC_UNSUPPORTED = "PvcRestoreUnsupported";
     public static final String TARGET_MOUNTED = "TargetMounted";
+    /** The source Backup was written to another repository than the one this Restore names. */
+    public static final String REPOSITORY_MISMATCH = "RepositoryMismatch";
 
     /** Runs one restore of a resolved point to a checked target; the controller's view of the engine. */
     @FunctionalInterface
@@ -54,10 +56,16 @@ public final class RestoreController implements AutoCloseable {
         RestoreResult run(PointRef point, Path target, boolean force, RestoreListener listener) throws IOException;
     }
 
-    public record Settings(String node, String repository, Duration progressInterval, Duration resync) {
+    /**
+     * @param restoreFileDir the only directory a {@code spec.target.file} may be in (a host directory
+     *                       mounted at the same path, so the file outlives the pod)
+     */
+    public record Settings(String node, String repository, Path restoreFileDir, Duration progressInterval,
+            Duration resync) {
         public Settings {
             Objects.requireNonNull(node, "node");
             Objects.requireNonNull(repository, "repository");
+            Objects.requireNonNull(restoreFileDir, "restoreFileDir");
         }
     }
 
@@ -133,6 +141,12 @@ public final class RestoreController implements AutoCloseable {
             if (spec == null || spec.target() == null || !settings.node().equals(spec.target().nodeName())) {
                 return;
             }
+            if (!settings.repository().equals(spec.repository())) {
+                // Another repository's agent on this node runs it (one agent DaemonSet per policy).
+                LOG.log(Level.DEBUG, "Restore {0} names repository {1}; left to that repository''s agent",
+                        r.getMetadata().getName(), spec.repository());
+                return;
+            }
             BackupPhase phase = phase(r);
             String uid = r.getMetadata().getUid();
             if (phase == BackupPhase.Succeeded || phase == BackupPhase.Failed || !claimed.add(uid)) {
@@ -180,7 +194,7 @@ public final class RestoreController implements AutoCloseable {
                     + "), so it has no restore point; create the Restore once it has succeeded, or pick another");
         }
         if (!spec.repository().equals(b.getSpec().repository())) {
-            throw new JobFailure(RepositoryMismatch.REASON, "Backup '" + name + "' was written to repository '"
+            throw new JobFailure(REPOSITORY_MISMATCH, "Backup '" + name + "' was written to repository '"
                     + b.getSpec().repository() + "', but this Restore names repository '" + spec.repository()
                     + "'; set spec.repository to '" + b.getSpec().repository() + "'");
         }
@@ -196,13 +210,7 @@ public final class RestoreController implements AutoCloseable {
                     + "volume's block device on node " + settings.node() + ") or spec.target.file instead");
         }
         if (t.file() != null) {
-            Path file = Path.of(t.file());
-            if (file.getParent() == null || !Files.isDirectory(file.getParent())) {
-                throw new JobFailure("TargetNotFound", "the directory of spec.target.file " + file + " does not "
-                        + "exist in the agent's container on node " + settings.node() + "; use a directory the "
-                        + "agent has mounted");
-            }
-            return file;
+            return RestoreFileTarget.resolve(settings.restoreFileDir(), t.file(), settings.node());
         }
         Path device = Path.of(t.device());
         if (!Files.exists(device)) {
@@ -256,9 +264,6 @@ public final class RestoreController implements AutoCloseable {
             PointRef point;
             Path target;
             try {
-                if (!settings.repository().equals(spec.repository())) {
-                    throw RepositoryMismatch.of("Restore", spec.repository(), settings.repository());
-                }
                 target = target(spec);
                 point = source(spec);
             } catch (Exception e) {

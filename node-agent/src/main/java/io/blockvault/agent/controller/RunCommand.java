@@ -42,7 +42,7 @@ public final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--repository-name", paramLabel = "NAME",
             description = "the BackupRepository this agent writes to and reads from; Backups and Restores naming "
-                    + "another fail with RepositoryMismatch (default: env BLOCKVAULT_REPOSITORY)")
+                    + "another are left to that repository's agent (default: env BLOCKVAULT_REPOSITORY)")
     String repositoryName;
 
     @Option(names = "--policy-name", paramLabel = "NAME",
@@ -61,6 +61,17 @@ public final class RunCommand implements Callable<Integer> {
                     + "snapshot module (default: ${DEFAULT-VALUE})")
     Path moduleStateFile;
 
+    @Option(names = "--restore-file-dir", paramLabel = "DIR", defaultValue = "/var/lib/blockvault/restore",
+            description = "the directory a Restore's spec.target.file must be in: a host directory mounted at the "
+                    + "same path, so the restored file stays on the node (default: ${DEFAULT-VALUE})")
+    Path restoreFileDir;
+
+    @Option(names = "--repository-retries", paramLabel = "N", defaultValue = "3",
+            description = "times a backup is run again, within the same Backup, after the repository went away "
+                    + "(connection refused, reset or closed, a timeout); waits 2 s, 4 s, 8 s, ... before them "
+                    + "(default: ${DEFAULT-VALUE}; 0: fail at once)")
+    int repositoryRetries;
+
     @Option(names = "--concurrency", paramLabel = "N", defaultValue = "1",
             description = "backups run at once on this node; the others wait Pending (default: ${DEFAULT-VALUE})")
     int concurrency;
@@ -74,6 +85,10 @@ public final class RunCommand implements Callable<Integer> {
         if (concurrency < 1 || progressIntervalSeconds < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--concurrency and "
                     + "--progress-interval-seconds must be positive");
+        }
+        if (repositoryRetries < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--repository-retries must be 0 or more, got "
+                    + repositoryRetries);
         }
         String repositoryName = orEnv(this.repositoryName, "BLOCKVAULT_REPOSITORY");
         if (repositoryName == null) {
@@ -90,7 +105,7 @@ public final class RunCommand implements Callable<Integer> {
         RepositoryConnector repository = repositoryOptions.connector(spec.commandLine());
         EngineBackupRunner runner = new EngineBackupRunner(nodeName, repository, codec, provider,
                 new EngineBackupRunner.Tuning(engine.diffStorage(), engine.diffLimitBytes(), engine.workers(),
-                        engine.uploads(), engine.chunkSizeBytes(), true, true), Clock.systemUTC(), modules);
+                        engine.uploads(), engine.chunkSizeBytes(), true, true, 0), Clock.systemUTC(), modules);
         CountDownLatch stopping = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);
         // SIGTERM: stop watching and close in the main thread; the hook waits so the JVM does not halt first.
@@ -112,10 +127,13 @@ public final class RunCommand implements Callable<Integer> {
         Duration progress = Duration.ofSeconds(progressIntervalSeconds);
         try (KubernetesClient client = new KubernetesClientBuilder().build();
                 BackupController backups = new BackupController(client, new BackupController.Settings(nodeName,
-                        repositoryName, policyName, concurrency, progress, Duration.ofMinutes(5)),
+                        repositoryName, policyName, concurrency, progress, Duration.ofMinutes(5),
+                        new BackupController.Retries(repositoryRetries,
+                                BackupController.Retries.DEFAULT.firstBackoff())),
                         new DeviceResolver(), runner, Clock.systemUTC());
                 RestoreController restores = new RestoreController(client, new RestoreController.Settings(nodeName,
-                        repositoryName, progress, Duration.ofMinutes(5)), restorer, Clock.systemUTC())) {
+                        repositoryName, restoreFileDir, progress, Duration.ofMinutes(5)), restorer,
+                        Clock.systemUTC())) {
             backups.start();
             restores.start();
             System.err.println("blockvault-agent: watching Backups and Restores of node " + nodeName

@@ -127,8 +127,13 @@ class BackupControllerIT {
     }
 
     BackupController controller(int concurrency, BackupRunner runner) {
-        BackupController c = new BackupController(client, new BackupController.Settings(NODE, "main", "edge",
-                concurrency, Duration.ZERO, Duration.ofSeconds(30)), new DeviceResolver(), runner, Clock.systemUTC());
+        return controller("main", "edge", concurrency, runner);
+    }
+
+    BackupController controller(String repository, String policy, int concurrency, BackupRunner runner) {
+        BackupController c = new BackupController(client, new BackupController.Settings(NODE, repository, policy,
+                concurrency, Duration.ZERO, Duration.ofSeconds(30), BackupController.Retries.DEFAULT),
+                new DeviceResolver(), runner, Clock.systemUTC());
         cleanup.add(c);
         c.start();
         return c;
@@ -140,7 +145,7 @@ class BackupControllerIT {
 
     BackupRunner engine(SnapshotProvider provider, Optional<ModuleState> modules) {
         return new EngineBackupRunner(NODE, () -> repo.pool(2), TestRepository.codec(), provider,
-                new EngineBackupRunner.Tuning(dir, 64L << 20, 2, 2, CHUNK, true, false), Clock.systemUTC(), modules);
+                new EngineBackupRunner.Tuning(dir, 64L << 20, 2, 2, CHUNK, true, false, 0), Clock.systemUTC(), modules);
     }
 
     LoopDevice loop(String name) throws Exception {
@@ -265,30 +270,71 @@ class BackupControllerIT {
     }
 
     /**
-     * A Backup naming another repository fails clearly instead of being written to this agent's; one
-     * of another policy is left to that policy's agent; one of this policy runs.
+     * Several agents on one node (one DaemonSet per policy): the agent of repository main leaves an
+     * on-demand Backup of repository offsite unclaimed, and one of another policy; the agent of
+     * offsite (policy core) then runs both.
      */
     @Test
-    void anotherRepositoryFailsWithRepositoryMismatchAndAnotherPolicysBackupIsLeftAlone() throws Exception {
-        List<Path> ran = new CopyOnWriteArrayList<>();
-        controller(1, (device, full, listener) -> {
-            ran.add(device);
-            return new BackupResult(NODE, "p-" + System.nanoTime(), device.toString(), "null", 0, BackupMode.NoSnap,
-                    "test", "nosnap", false, Optional.empty(), PointStats.EMPTY, 0, 1, false, List.of());
-        });
+    void backupsOfAnotherRepositoryOrPolicyAreLeftToThatAgent() throws Exception {
+        List<Path> ranMain = new CopyOnWriteArrayList<>();
+        controller("main", "edge", 1, recording(ranMain));
         create("elsewhere", null, "offsite", NODE, "/dev/null");
         create("other-policy", "core", "offsite", NODE, "/dev/zero");
         create("own-policy", "edge", "main", NODE, "/dev/full");
 
-        BackupStatus s = awaitPhase("elsewhere", BackupPhase.Failed);
-        assertThat(s.reason()).isEqualTo("RepositoryMismatch");
-        assertThat(s.message()).contains("names repository 'offsite'", "works with repository 'main'",
-                "set spec.repository");
-        assertThat(agentCondition(s).getReason()).isEqualTo("RepositoryMismatch");
         awaitPhase("own-policy", BackupPhase.Succeeded);
-        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() ->
-                get("other-policy").getStatus() == null);
-        assertThat(ran).containsExactly(Path.of("/dev/full"));
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10)).until(() ->
+                get("elsewhere").getStatus() == null && get("other-policy").getStatus() == null);
+        assertThat(get("elsewhere").getMetadata().getManagedFields()).extracting(ManagedFieldsEntry::getManager)
+                .doesNotContain(StatusWriter.FIELD_MANAGER);
+        assertThat(ranMain).containsExactly(Path.of("/dev/full"));
+
+        List<Path> ranOffsite = new CopyOnWriteArrayList<>();
+        controller("offsite", "core", 1, recording(ranOffsite));
+        awaitPhase("elsewhere", BackupPhase.Succeeded);
+        awaitPhase("other-policy", BackupPhase.Succeeded);
+        assertThat(ranOffsite).containsExactlyInAnyOrder(Path.of("/dev/null"), Path.of("/dev/zero"));
+        assertThat(ranMain).containsExactly(Path.of("/dev/full"));
+    }
+
+    /**
+     * A repository that stays away: the backup is tried 1 + retries times, then fails
+     * RepositoryUnavailable naming the attempts; a failure that would recur (RepositoryFull) is not retried.
+     */
+    @Test
+    void transientRepositoryFailuresAreRetriedABoundedNumberOfTimesOthersNot() throws Exception {
+        List<Path> ran = new CopyOnWriteArrayList<>();
+        BackupController c = new BackupController(client, new BackupController.Settings(NODE, "main", "edge", 1,
+                Duration.ZERO, Duration.ofSeconds(30), new BackupController.Retries(2, Duration.ofMillis(50))),
+                new DeviceResolver(), (device, full, listener) -> {
+                    ran.add(device);
+                    if (device.toString().equals("/dev/null")) {
+                        throw new java.io.IOException("upload failed", new java.net.ConnectException(
+                                "Connection refused"));
+                    }
+                    throw new io.blockvault.repository.client.RepositoryException(
+                            io.blockvault.repository.client.RepositoryException.Reason.QUOTA_EXCEEDED, "quota");
+                }, Clock.systemUTC());
+        cleanup.add(c);
+        c.start();
+        create("away", NODE, "/dev/null");
+        BackupStatus s = awaitPhase("away", BackupPhase.Failed);
+        assertThat(s.reason()).isEqualTo("RepositoryUnavailable");
+        assertThat(s.message()).contains("cannot reach the repository", "(attempt 3; the earlier attempts failed: ");
+        assertThat(ran).containsExactly(Path.of("/dev/null"), Path.of("/dev/null"), Path.of("/dev/null"));
+
+        ran.clear();
+        create("full", NODE, "/dev/zero");
+        assertThat(awaitPhase("full", BackupPhase.Failed).reason()).isEqualTo("RepositoryFull");
+        assertThat(ran).containsExactly(Path.of("/dev/zero"));
+    }
+
+    static BackupRunner recording(List<Path> ran) {
+        return (device, full, listener) -> {
+            ran.add(device);
+            return new BackupResult(NODE, "p-" + System.nanoTime(), device.toString(), "null", 0, BackupMode.NoSnap,
+                    "test", "nosnap", false, Optional.empty(), PointStats.EMPTY, 0, 1, false, List.of());
+        };
     }
 
     /**
@@ -382,7 +428,7 @@ class BackupControllerIT {
                 repo.caFile().toString(), "--server-name", "localhost", "--token-file", repo.tokenFile().toString(),
                 "--key-dir", keys.toString(), "--module-state-file", dir.resolve("no-module-state").toString(),
                 "--repository-name", "main", "--snapshot", "nosnap", "--diff-storage", dir.toString(), "--workers",
-                "2", "--concurrency", "1")
+                "2", "--concurrency", "1", "--restore-file-dir", dir.toString())
                 .redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("KUBECONFIG", api.kubeconfig().toString());
         pb.environment().put("NODE_NAME", NODE);

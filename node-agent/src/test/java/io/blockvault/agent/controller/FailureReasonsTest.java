@@ -6,7 +6,14 @@ import io.blockvault.repository.client.BackupAbortedException;
 import io.blockvault.repository.client.RepositoryException;
 import io.blockvault.repository.format.FormatException;
 import java.io.IOException;
+import java.io.EOFException;
 import java.net.ConnectException;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.security.cert.CertificateException;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
 import org.junit.jupiter.api.Test;
 
 class FailureReasonsTest {
@@ -57,5 +64,50 @@ class FailureReasonsTest {
         JobFailure damaged = FailureReasons.classify(new FormatException("chunk ab12 does not decompress to its "
                 + "recorded size"), FailureReasons.Work.RESTORE);
         assertThat(damaged.reason()).isEqualTo("ChunkVerificationFailed");
+    }
+
+    @Test
+    void aClosedConnectionIsRepositoryUnavailableAndTransient() {
+        // What TransportClient throws when the transport goes away between two frames.
+        JobFailure closed = FailureReasons.classify(new IOException("upload failed", new RepositoryException(
+                RepositoryException.Reason.PROTOCOL, "the repository closed the connection")));
+        assertThat(closed.reason()).isEqualTo("RepositoryUnavailable");
+        assertThat(closed.getMessage()).contains("closed the connection", "transport runs");
+        assertThat(FailureReasons.transientRepositoryFailure(closed)).isTrue();
+        for (Throwable t : new Throwable[] {new ConnectException("Connection refused"),
+                new SocketException("Connection reset"), new SocketException("Broken pipe"),
+                new SocketTimeoutException("Read timed out"), new EOFException(),
+                new SSLException("Connection reset", new SocketException("Connection reset")),
+                new SSLHandshakeException("Remote host terminated the handshake")}) {
+            if (t instanceof SSLHandshakeException) {
+                t.initCause(new EOFException("SSL peer shut down incorrectly"));
+            }
+            JobFailure f = FailureReasons.classify(new IOException("lack check failed", t));
+            assertThat(f.reason()).as("%s", t).isEqualTo("RepositoryUnavailable");
+            assertThat(FailureReasons.transientRepositoryFailure(f)).as("%s", t).isTrue();
+        }
+    }
+
+    @Test
+    void failuresThatWouldRecurAreNotRetried() {
+        JobFailure trust = FailureReasons.classify(new SSLHandshakeException("PKIX path building failed"));
+        assertThat(trust.reason()).isEqualTo("RepositoryUnavailable");
+        assertThat(FailureReasons.transientRepositoryFailure(trust)).isFalse();
+        SSLHandshakeException badName = new SSLHandshakeException("No subject alternative names");
+        badName.initCause(new CertificateException("No subject alternative names"));
+        assertThat(FailureReasons.transientRepositoryFailure(FailureReasons.classify(badName))).isFalse();
+        assertThat(FailureReasons.transientRepositoryFailure(FailureReasons.classify(
+                new UnknownHostException("repo.example")))).isFalse();
+        for (RepositoryException.Reason r : new RepositoryException.Reason[] {RepositoryException.Reason.QUOTA_EXCEEDED,
+                RepositoryException.Reason.FORBIDDEN, RepositoryException.Reason.UNAUTHENTICATED,
+                RepositoryException.Reason.LOCKED, RepositoryException.Reason.INTERNAL,
+                RepositoryException.Reason.PROTOCOL}) {
+            JobFailure f = FailureReasons.classify(new RepositoryException(r, "repository: refused"));
+            assertThat(FailureReasons.transientRepositoryFailure(f)).as("%s", r).isFalse();
+        }
+        assertThat(FailureReasons.transientRepositoryFailure(FailureReasons.classify(new BackupAbortedException("p1",
+                "snapshot 3 is corrupted")))).isFalse();
+        assertThat(FailureReasons.transientRepositoryFailure(FailureReasons.classify(new IOException(
+                "read of /dev/loop3 failed: EIO")))).isFalse();
     }
 }

@@ -50,7 +50,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Restores in {@code run} mode against a real kube-apiserver and a real repository transport, on
  * loop devices: by Backup name to a device and by point id to a file, byte for byte; other nodes'
- * Restores untouched, never rerun; mounted targets, PVC targets, another repository and a missing
+ * Restores untouched, never rerun; another repository's Restores left to its agent; mounted targets,
+ * PVC targets, files outside the restore directory, a Backup of another repository and a missing
  * Backup refused with their reasons; progress while running; a Restore left Running fails.
  */
 @WithKubeApiServer
@@ -101,8 +102,12 @@ class RestoreControllerIT {
     }
 
     RestoreController controller(RestoreController.RestoreRunner runner) {
-        RestoreController c = new RestoreController(client, new RestoreController.Settings(NODE, "main",
-                Duration.ZERO, Duration.ofSeconds(30)), runner, Clock.systemUTC());
+        return controller("main", runner);
+    }
+
+    RestoreController controller(String repository, RestoreController.RestoreRunner runner) {
+        RestoreController c = new RestoreController(client, new RestoreController.Settings(NODE, repository,
+                dir, Duration.ZERO, Duration.ofSeconds(30)), runner, Clock.systemUTC());
         cleanup.add(c);
         c.start();
         return c;
@@ -223,7 +228,7 @@ class RestoreControllerIT {
     @Test
     void refusalsSayWhyAndWhatToDo() throws Exception {
         LoopDevice source = loop("source", 3);
-        backedUp("nightly", source);
+        String point = backedUp("nightly", source);
         LoopDevice target = loop("mounted", 4);
         Host.ok(dir, "mkfs.ext4", "-q", "-F", target.device().toString());
         Path mnt = Files.createDirectories(dir.resolve("mnt"));
@@ -239,7 +244,12 @@ class RestoreControllerIT {
         create("pvc", "main", fromBackup("nightly"), new RestoreSpec.Target(NODE, null, null,
                 new RestoreSpec.PvcTarget("apps", "data")), false);
         create("elsewhere", "offsite", fromBackup("nightly"), device(NODE, target.device()), true);
+        Path file = dir.toRealPath().resolve("offsite.img");
+        create("offsite-point", "offsite", new RestoreSpec.Source(null, point),
+                new RestoreSpec.Target(NODE, null, file.toString(), null), false);
         create("no-backup", "main", fromBackup("missing"), device(NODE, target.device()), true);
+        create("outside", "main", fromBackup("nightly"), new RestoreSpec.Target(NODE, null,
+                dir.resolve("../escape.img").toString(), null), false);
         create("no-device", "main", fromBackup("nightly"), device(NODE, Path.of("/dev/blockvault-test-none")),
                 false);
 
@@ -250,16 +260,38 @@ class RestoreControllerIT {
         RestoreStatus pvc = awaitPhase("pvc", BackupPhase.Failed);
         assertThat(pvc.reason()).isEqualTo(RestoreController.PVC_UNSUPPORTED);
         assertThat(pvc.message()).contains("apps/data", "spec.target.device");
-        RestoreStatus elsewhere = awaitPhase("elsewhere", BackupPhase.Failed);
-        assertThat(elsewhere.reason()).isEqualTo("RepositoryMismatch");
-        assertThat(elsewhere.message()).contains("'offsite'", "'main'");
         RestoreStatus noBackup = awaitPhase("no-backup", BackupPhase.Failed);
         assertThat(noBackup.reason()).isEqualTo("BackupNotFound");
         assertThat(noBackup.message()).contains("'missing'");
+        RestoreStatus outside = awaitPhase("outside", BackupPhase.Failed);
+        assertThat(outside.reason()).isEqualTo(RestoreFileTarget.OUTSIDE);
+        assertThat(outside.message()).contains("is outside the agent's restore directory " + dir.toRealPath(),
+                "spec.target.file");
+        assertThat(dir.resolve("../escape.img")).doesNotExist();
         RestoreStatus noDevice = awaitPhase("no-device", BackupPhase.Failed);
         assertThat(noDevice.reason()).isEqualTo("DeviceNotFound");
         assertThat(noDevice.message()).contains("/dev/blockvault-test-none", "spec.target.device");
         assertThat(ran).as("nothing was written").isEmpty();
+        // A Restore of another repository is that repository's agent's: left unclaimed here.
+        assertThat(get("elsewhere").getStatus()).isNull();
+        assertThat(get("offsite-point").getStatus()).isNull();
+        assertThat(file).doesNotExist();
+
+        // The agent of offsite (here the same transport) runs its Restore by point id, and refuses the
+        // one whose Backup 'nightly' was written to main.
+        controller("offsite", (p, t, force, listener) -> {
+            ran.add(t);
+            return real.run(p, t, force, listener);
+        });
+        awaitPhase("offsite-point", BackupPhase.Succeeded);
+        assertThat(Files.readAllBytes(file)).isEqualTo(source.readDevice());
+        assertThat(ran).containsExactly(file);
+        ran.clear();
+        RestoreStatus elsewhere = awaitPhase("elsewhere", BackupPhase.Failed);
+        assertThat(elsewhere.reason()).isEqualTo(RestoreController.REPOSITORY_MISMATCH);
+        assertThat(elsewhere.message()).contains("written to repository 'main'", "names repository 'offsite'",
+                "set spec.repository to 'main'");
+        assertThat(ran).isEmpty();
 
         // With force the mounted device is written (the user's explicit choice).
         create("forced", "main", fromBackup("nightly"), device(NODE, target.device()), true);

@@ -45,7 +45,8 @@ import java.util.Map;
  * repository's CA Secret, never its key; External: spec.external.caBundle, copied into a pod
  * annotation and projected as a file by the downward API, so no extra object is needed), a projected
  * ServiceAccount token for the audience {@value #TOKEN_AUDIENCE} (the repository reviews it), and
- * the repository's encryption-key Secret as a read-only key directory (mode 0400).
+ * the repository's encryption-key Secret as a read-only key directory (mode 0400). Restores to a file
+ * write into the host directory {@value #RESTORE_FILE_DIR}, mounted at the same path.
  *
  * <p>Deleted explicitly when the policy goes (and owned by it, for clusters whose garbage collector
  * runs); cluster-scoped owner, namespaced dependent is allowed by Kubernetes.
@@ -67,6 +68,11 @@ public class AgentDaemonSetDependent extends OwnedDependentResource<DaemonSet, B
     /** Shared by the init container and the agent: the module loader's verdict. */
     static final String STATE_DIR = "/run/blockvault";
     public static final String MODULE_STATE_FILE = STATE_DIR + "/module-state";
+    /**
+     * A host directory at the same path in the agent: a Restore's {@code spec.target.file} must be
+     * inside it, so that the restored image outlives the pod and is found on the node where it says.
+     */
+    public static final String RESTORE_FILE_DIR = "/var/lib/blockvault/restore";
 
     public AgentDaemonSetDependent() {
         super(DaemonSet.class);
@@ -117,7 +123,8 @@ public class AgentDaemonSetDependent extends OwnedDependentResource<DaemonSet, B
                 "--token-file=" + TOKEN_DIR + "/token",
                 "--key-dir=" + KEY_DIR,
                 "--diff-storage=" + diffDirectory,
-                "--module-state-file=" + MODULE_STATE_FILE));
+                "--module-state-file=" + MODULE_STATE_FILE,
+                "--restore-file-dir=" + RESTORE_FILE_DIR));
         if (spec.diffStorage() != null && spec.diffStorage().limitMiB() != null) {
             agentArgs.add("--diff-limit-mib=" + spec.diffStorage().limitMiB());
         }
@@ -167,7 +174,8 @@ public class AgentDaemonSetDependent extends OwnedDependentResource<DaemonSet, B
                 .withVolumeMounts(devMount(), mount("lib-modules", "/lib/modules", true),
                         mount("usr-src", "/usr/src", true), mount("diff-storage", diffDirectory, false),
                         mount("module-state", STATE_DIR, true), mount("repository-ca", CA_DIR, true),
-                        mount("repository-token", TOKEN_DIR, true), mount("encryption-keys", KEY_DIR, true))
+                        mount("repository-token", TOKEN_DIR, true), mount("encryption-keys", KEY_DIR, true),
+                        mount("restore-files", RESTORE_FILE_DIR, false))
                 .withNewResources()
                 .withRequests(Map.of("cpu", new Quantity("100m"), "memory", new Quantity("256Mi")))
                 .endResources()
@@ -176,6 +184,7 @@ public class AgentDaemonSetDependent extends OwnedDependentResource<DaemonSet, B
                         hostPath("usr-src", "/usr/src", "Directory"),
                         hostPath("dkms-state", "/var/lib/dkms", "DirectoryOrCreate"),
                         hostPath("diff-storage", diffDirectory, "DirectoryOrCreate"),
+                        hostPath("restore-files", RESTORE_FILE_DIR, "DirectoryOrCreate"),
                         new VolumeBuilder().withName("module-state").withNewEmptyDir().endEmptyDir().build(),
                         external ? caFromAnnotation() : caFromSecret(names.caSecret()),
                         new VolumeBuilder().withName("repository-token").withNewProjected()

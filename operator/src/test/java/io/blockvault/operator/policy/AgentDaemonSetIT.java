@@ -73,7 +73,10 @@ class AgentDaemonSetIT extends OperatorTestBase {
         Map<String, String> hostPaths = pod.getVolumes().stream().filter(v -> v.getHostPath() != null)
                 .collect(Collectors.toMap(Volume::getName, v -> v.getHostPath().getPath()));
         assertThat(hostPaths).containsEntry("dev", "/dev").containsEntry("lib-modules", "/lib/modules")
-                .containsEntry("usr-src", "/usr/src").containsEntry("diff-storage", "/var/lib/bv-diff");
+                .containsEntry("usr-src", "/usr/src").containsEntry("diff-storage", "/var/lib/bv-diff")
+                .containsEntry("restore-files", "/var/lib/blockvault/restore");
+        assertThat(pod.getVolumes()).filteredOn(v -> v.getName().equals("restore-files"))
+                .extracting(v -> v.getHostPath().getType()).containsExactly("DirectoryOrCreate");
 
         Container init = pod.getInitContainers().get(0);
         assertThat(init.getName()).isEqualTo("dkms");
@@ -93,13 +96,14 @@ class AgentDaemonSetIT extends OperatorTestBase {
                 .containsEntry("/usr/src", true).containsEntry("/var/lib/bv-diff", false)
                 .containsEntry("/run/blockvault", true).containsEntry("/etc/blockvault/repository-ca", true)
                 .containsEntry("/var/run/secrets/blockvault/repository", true)
-                .containsEntry("/etc/blockvault/keys", true);
+                .containsEntry("/etc/blockvault/keys", true).containsEntry("/var/lib/blockvault/restore", false);
         // The arguments, as the apiserver stored them (AgentDaemonSetTest parses them with the agent's CLI).
         assertThat(agent.getArgs()).containsExactly("run", "--node-name=$(NODE_NAME)", "--repository-name=main",
                 "--policy-name=edge", "--repository=repo.example.org:6162",
                 "--ca-file=/etc/blockvault/repository-ca/ca.crt",
                 "--token-file=/var/run/secrets/blockvault/repository/token", "--key-dir=/etc/blockvault/keys",
                 "--diff-storage=/var/lib/bv-diff", "--module-state-file=/run/blockvault/module-state",
+                "--restore-file-dir=/var/lib/blockvault/restore",
                 "--diff-limit-mib=4096", "--concurrency=1"); // the CRD's defaults of the policy
 
         Map<String, Volume> volumes = pod.getVolumes().stream().collect(Collectors.toMap(Volume::getName, v -> v));

@@ -138,6 +138,19 @@ class AgentDaemonSetTest {
         assertThat((Long) option(run, "--diff-limit-mib")).isEqualTo(2048L);
         assertThat((Integer) option(run, "--concurrency")).isEqualTo(2);
         assertThat(option(run, "--module-state-file").toString()).isEqualTo(AgentDaemonSetDependent.MODULE_STATE_FILE);
+        assertThat(option(run, "--restore-file-dir").toString()).isEqualTo("/var/lib/blockvault/restore");
+        // The restore directory is the node's, at the same path, so a restored file outlives the pod.
+        var pod = ds.getSpec().getTemplate().getSpec();
+        assertThat(pod.getVolumes()).filteredOn(v -> v.getName().equals("restore-files")).singleElement()
+                .satisfies(v -> {
+                    assertThat(v.getHostPath().getPath()).isEqualTo("/var/lib/blockvault/restore");
+                    assertThat(v.getHostPath().getType()).isEqualTo("DirectoryOrCreate");
+                });
+        assertThat(container(ds, "agent").getVolumeMounts()).filteredOn(m -> m.getName().equals("restore-files"))
+                .singleElement().satisfies(m -> {
+                    assertThat(m.getMountPath()).isEqualTo("/var/lib/blockvault/restore");
+                    assertThat(m.getReadOnly()).isNotEqualTo(Boolean.TRUE);
+                });
 
         CommandLine.ParseResult init = parse(container(ds, "dkms"));
         assertThat(init.commandSpec().name()).isEqualTo("build-and-load");
