@@ -63,7 +63,7 @@ class ExamplesIT {
     void aBrokenExampleIsRefused() throws IOException {
         String restore = Files.readString(EXAMPLES.resolve("restore-device.yaml"))
                 .replace("    device: /dev/disk/by-id/nvme-spare", "    device: /dev/disk/by-id/nvme-spare\n"
-                        + "    file: /var/lib/blockvault/restore.img");
+                        + "    file: /var/lib/blockvault/restore/restore.img");
         Path broken = Files.createTempFile("broken-restore", ".yaml");
         try {
             Files.writeString(broken, restore);
