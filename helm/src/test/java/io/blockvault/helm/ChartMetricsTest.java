@@ -79,7 +79,7 @@ class ChartMetricsTest {
     void snapshotOverflowAlertUsesTheAgentsReason() throws IOException {
         String agent = Files.readString(ProjectPaths.root()
                 .resolve("node-agent/src/main/java/io/blockvault/agent/controller/FailureReasons.java"));
-        Matcher reason = Pattern.compile("new BackupFailure\\(\"([A-Za-z]+)\", what \\+ \"; give the difference storage")
+        Matcher reason = Pattern.compile("new JobFailure\\(\"([A-Za-z]+)\", what \\+ \"; give the difference storage")
                 .matcher(agent);
         assertThat(reason.find()).as("the agent's overflow reason in FailureReasons.java").isTrue();
         assertThat((String) alerts().get("BlockvaultSnapshotOverflow").get("expr"))
