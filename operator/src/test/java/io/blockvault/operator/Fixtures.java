@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /** Objects the ITs create with the admin client, and removing them again. */
 public final class Fixtures {
@@ -29,6 +30,23 @@ public final class Fixtures {
     }
 
     /** Deletes every object of our kinds, first stripping finalizers so that nothing waits on an operator. */
+    /**
+     * Changes a user's object the way {@code kubectl edit} does, again on a conflict: the operator
+     * writes status and finalizers concurrently, and an edit is an optimistic-locking patch.
+     */
+    public static <T extends HasMetadata> T edit(KubernetesClient admin, Class<T> type, String name,
+            UnaryOperator<T> change) {
+        for (int attempt = 1;; attempt++) {
+            try {
+                return admin.resources(type).withName(name).edit(change);
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != 409 || attempt == 10) {
+                    throw e;
+                }
+            }
+        }
+    }
+
     public static void deleteAll(KubernetesClient admin) {
         for (Class<? extends HasMetadata> type : List.of(BackupPolicy.class, Backup.class, BackupRepository.class,
                 Restore.class)) {

@@ -407,7 +407,7 @@ class RepositoryConnectionIT extends OperatorTestBase {
         // The user gives up on deleting the point: the object goes, the point stays. A running operator
         // notices at its next retry (within the hour: a metadata change of an object being deleted
         // does not trigger JOSDK); a restarted one looks at once.
-        admin.resources(Backup.class).withName("kept").edit(k -> {
+        Fixtures.edit(admin, Backup.class, "kept", k -> {
             k.getMetadata().getAnnotations().remove(Labels.DELETE_RESTORE_POINT);
             return k;
         });

@@ -133,7 +133,7 @@ class AgentDaemonSetIT extends OperatorTestBase {
         });
 
         // A spec change reaches the DaemonSet.
-        admin.resources(BackupPolicy.class).withName("edge").edit(p -> {
+        Fixtures.edit(admin, BackupPolicy.class, "edge", p -> {
             p.getSpec().nodeSelector().getMatchLabels().put("pool", "edge-2");
             return p;
         });
