@@ -22,17 +22,26 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Checks that a Restore can run (its repository, its source Backup and its target node exist) and
- * says so in {@code status.conditions}; the agent on the target node executes it and owns the other
- * status fields. Re-checked every schedule-check interval while something is missing.
+ * says so in the condition {@code Degraded}; the agent on the target node executes it. Re-checked
+ * every schedule-check interval while something is missing.
+ *
+ * <p>Field ownership (server-side apply, list-map conditions keyed by type): this reconciler's field
+ * manager owns only {@code conditions[type=Degraded]}; the agent owns {@code AgentProgressing},
+ * phase, progress, reason, message, startTime, completionTime and restorePointId.
  */
 @ControllerConfiguration(name = RestoreReconciler.NAME)
 public class RestoreReconciler implements Reconciler<Restore> {
 
     public static final String NAME = "restore";
     public static final String FIELD_MANAGER = "blockvault-operator";
+    /** The condition types this reconciler's field manager owns; the others are the agent's. */
+    static final Set<String> OWN_CONDITIONS = Set.of(Conditions.DEGRADED);
+    /** The agent's condition. */
+    static final String AGENT_CONDITION = "AgentProgressing";
 
     private final OperatorSettings settings;
     private final Clock clock;
@@ -55,17 +64,24 @@ public class RestoreReconciler implements Reconciler<Restore> {
                     + "of the target node runs the restore");
         }
         List<Condition> next = conditions.build();
-        if (!next.equals(previous)) {
+        if (!next.equals(own(previous))) {
             GenericKubernetesResource patch = new GenericKubernetesResource();
             patch.setApiVersion(restore.getApiVersion());
             patch.setKind(restore.getKind());
             patch.setMetadata(new ObjectMetaBuilder().withName(restore.getMetadata().getName()).build());
             patch.setAdditionalProperty("status", Map.of("conditions", next));
+            // Forced: the field manager is this reconciler's alone, and the apply names only its condition.
             client.resource(patch).subresource("status").patch(new PatchContext.Builder()
                     .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(FIELD_MANAGER).withForce(true).build());
         }
         return problem.isPresent() ? UpdateControl.<Restore>noUpdate().rescheduleAfter(settings.scheduleCheckInterval())
                 : UpdateControl.noUpdate();
+    }
+
+    /** The conditions of the types this reconciler owns, in order. */
+    static List<Condition> own(List<Condition> conditions) {
+        return conditions == null ? List.of()
+                : conditions.stream().filter(c -> OWN_CONDITIONS.contains(c.getType())).toList();
     }
 
     /** Why a Restore cannot run: condition reason and the message a user reads. */
