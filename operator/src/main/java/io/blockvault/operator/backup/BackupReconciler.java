@@ -36,20 +36,19 @@ import org.jboss.logging.Logger;
  * when the node is lost or the agent stays silent, keeps metrics, and holds a finalizer so that the
  * restore point can be deleted with the object when the user asks for that.
  *
- * <p>Field ownership: the timeout patch is a server-side apply with its own field manager and
- * {@code force}, taking over {@code phase}, {@code reason}, {@code message}, {@code completionTime}
- * and {@code conditions} from the agent at that moment only: a failed Backup is final, and an agent
- * that comes back must not resurrect it.
+ * <p>Field ownership: the timeout is written by {@link TimeoutFailure} (its own field manager,
+ * forced, only if the agent has not written since), with the conditions {@code Ready} and
+ * {@code Degraded}: a failed Backup is final, and an agent that comes back must not resurrect it.
  */
 @ControllerConfiguration(name = BackupReconciler.NAME)
 public class BackupReconciler implements Reconciler<Backup>, Cleaner<Backup> {
 
     public static final String NAME = "backup";
-    public static final String TIMEOUT_FIELD_MANAGER = "blockvault-operator-timeouts";
     public static final String DELETION_FIELD_MANAGER = "blockvault-operator-deletion";
     /** Condition type while a requested restore point deletion waits (False, with the reason). */
     public static final String DELETION_CONDITION = "RestorePointDeleted";
     static final Duration UNAVAILABLE_RETRY = Duration.ofMinutes(1);
+    static final Duration CONFLICT_RETRY = Duration.ofSeconds(1);
     private static final Logger LOG = Logger.getLogger(BackupReconciler.class);
 
     private final OperatorSettings settings;
@@ -75,37 +74,22 @@ public class BackupReconciler implements Reconciler<Backup>, Cleaner<Backup> {
         Instant now = clock.instant();
         KubernetesClient client = context.getClient();
         Optional<Node> node = Optional.ofNullable(client.nodes().withName(backup.getSpec().nodeName()).get());
-        BackupTimeouts.Verdict verdict = BackupTimeouts.evaluate(backup, node, now, settings);
+        AgentTimeouts.Verdict verdict = AgentTimeouts.evaluate(AgentTimeouts.Work.of(backup), node, now, settings);
         if (verdict.timeout().isEmpty()) {
-            return UpdateControl.<Backup>noUpdate().rescheduleAfter(verdict.recheckAfter());
+            return UpdateControl.<Backup>noUpdate().rescheduleAfter(verdict.recheckAfter().orElseThrow());
         }
-        BackupTimeouts.Timeout timeout = verdict.timeout().get();
-        applyFailure(client, backup, timeout, now);
-        new EventRecorder(client).warning(backup, timeout.reason(), "timeout", timeout.message(), now);
-        LOG.infof("Backup %s failed: %s", backup.getMetadata().getName(), timeout.message());
-        return UpdateControl.noUpdate();
-    }
-
-    /** Server-side apply of only the fields the timeout decides; see the class comment. */
-    private static void applyFailure(KubernetesClient client, Backup backup, BackupTimeouts.Timeout timeout,
-            Instant now) {
+        AgentTimeouts.Timeout timeout = verdict.timeout().get();
         var conditions = Conditions.after(null, backup.getMetadata().getGeneration(), now)
                 .set(Conditions.READY, false, timeout.reason(), timeout.message())
                 .set(Conditions.DEGRADED, true, timeout.reason(), timeout.message())
                 .build();
-        Map<String, Object> status = new LinkedHashMap<>();
-        status.put("phase", BackupPhase.Failed.name());
-        status.put("reason", timeout.reason());
-        status.put("message", timeout.message());
-        status.put("completionTime", now.toString());
-        status.put("conditions", conditions);
-        GenericKubernetesResource patch = new GenericKubernetesResource();
-        patch.setApiVersion(backup.getApiVersion());
-        patch.setKind(backup.getKind());
-        patch.setMetadata(new ObjectMetaBuilder().withName(backup.getMetadata().getName()).build());
-        patch.setAdditionalProperty("status", status);
-        client.resource(patch).subresource("status").patch(new PatchContext.Builder()
-                .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(TIMEOUT_FIELD_MANAGER).withForce(true).build());
+        if (!TimeoutFailure.apply(client, backup, timeout, conditions, now)) {
+            // The agent wrote since this copy was read: judge again on the new state (its event follows).
+            return UpdateControl.<Backup>noUpdate().rescheduleAfter(CONFLICT_RETRY);
+        }
+        new EventRecorder(client).warning(backup, timeout.reason(), "timeout", timeout.message(), now);
+        LOG.infof("Backup %s failed: %s", backup.getMetadata().getName(), timeout.message());
+        return UpdateControl.noUpdate();
     }
 
     @Override

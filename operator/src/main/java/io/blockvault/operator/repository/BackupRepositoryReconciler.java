@@ -25,9 +25,9 @@ import java.time.Duration;
 import java.time.Instant;
 
 /**
- * A BackupRepository. Managed: the operator deploys it (CA and TLS Secrets, encryption keys, two
- * Services, the StatefulSet) and reports the in-cluster endpoint. External: it checks the CA bundle
- * and reports the given endpoint. Both: every {@code repository-check-interval} the operator
+ * A BackupRepository. Managed: the operator deploys it (CA and TLS Secrets, two Services, the
+ * StatefulSet) and reports the in-cluster endpoint. External: it checks the CA bundle and reports the
+ * given endpoint. Both: the encryption-key Secret the agents mount, and every {@code repository-check-interval} the operator
  * connects as itself and reports the repository's figures ({@link RepositoryCheck}); {@code Ready}
  * means that connection worked.
  */
@@ -36,8 +36,8 @@ import java.time.Instant;
             reconcilePrecondition = ManagedModeCondition.class),
     @Dependent(name = BackupRepositoryReconciler.TLS, type = RepositoryTlsSecretDependent.class,
             dependsOn = BackupRepositoryReconciler.CA, reconcilePrecondition = ManagedModeCondition.class),
-    @Dependent(name = BackupRepositoryReconciler.KEY, type = RepositoryEncryptionKeyDependent.class,
-            reconcilePrecondition = ManagedModeCondition.class),
+    // Both modes: the agents of External repositories mount and encrypt with the same key Secret.
+    @Dependent(name = BackupRepositoryReconciler.KEY, type = RepositoryEncryptionKeyDependent.class),
     @Dependent(name = BackupRepositoryReconciler.HEADLESS, type = RepositoryHeadlessServiceDependent.class,
             reconcilePrecondition = ManagedModeCondition.class),
     @Dependent(name = BackupRepositoryReconciler.SERVICE, type = RepositoryServiceDependent.class,

@@ -6,7 +6,10 @@ import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.dependent.DependentResource;
 import io.javaoperatorsdk.operator.processing.dependent.workflow.Condition;
 
-/** The repository's objects exist only in Managed mode; switching to External removes them. */
+/**
+ * The deployment objects (certificates, Services, StatefulSet) exist only in Managed mode; switching
+ * to External removes them. The encryption-key Secret is not among them: it serves both modes.
+ */
 public class ManagedModeCondition implements Condition<Object, BackupRepository> {
 
     @Override

@@ -9,6 +9,7 @@ import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Constants;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
@@ -30,6 +31,16 @@ public class RepositoryCaSecretDependent extends OwnedDependentResource<Secret, 
 
     public RepositoryCaSecretDependent() {
         super(Secret.class);
+    }
+
+    /**
+     * The Secret by name: JOSDK would otherwise compute {@link #desired} just to find it when it
+     * deletes it (cleanup, or a switch to External), generating a CA key.
+     */
+    @Override
+    protected ResourceID targetSecondaryResourceID(BackupRepository repository, Context<BackupRepository> context) {
+        RepositoryNames names = RepositoryDependents.names(repository, context);
+        return new ResourceID(names.caSecret(), names.namespace());
     }
 
     @Override

@@ -10,6 +10,7 @@ import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Constants;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
@@ -29,6 +30,16 @@ public class RepositoryTlsSecretDependent extends OwnedDependentResource<Secret,
 
     public RepositoryTlsSecretDependent() {
         super(Secret.class);
+    }
+
+    /**
+     * The Secret by name: JOSDK would otherwise compute {@link #desired} just to find it when it
+     * deletes it (cleanup, or a switch to External), signing a certificate, which needs the CA Secret (absent for an External repository).
+     */
+    @Override
+    protected ResourceID targetSecondaryResourceID(BackupRepository repository, Context<BackupRepository> context) {
+        RepositoryNames names = RepositoryDependents.names(repository, context);
+        return new ResourceID(names.tlsSecret(), names.namespace());
     }
 
     @Override

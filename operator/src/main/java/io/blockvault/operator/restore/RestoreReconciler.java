@@ -5,10 +5,15 @@ import io.blockvault.api.v1alpha1.BackupPhase;
 import io.blockvault.api.v1alpha1.BackupRepository;
 import io.blockvault.api.v1alpha1.Restore;
 import io.blockvault.api.v1alpha1.RestoreSpec;
+import io.blockvault.api.v1alpha1.RestoreStatus;
+import io.blockvault.operator.backup.AgentTimeouts;
+import io.blockvault.operator.backup.TimeoutFailure;
 import io.blockvault.operator.config.OperatorSettings;
 import io.blockvault.operator.status.Conditions;
+import io.blockvault.operator.status.EventRecorder;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -18,21 +23,39 @@ import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import org.jboss.logging.Logger;
 
 /**
- * Checks that a Restore can run (its repository, its source Backup and its target node exist) and
- * says so in {@code status.conditions}; the agent on the target node executes it and owns the other
- * status fields. Re-checked every schedule-check interval while something is missing.
+ * The operator's part of a Restore; the agent of the target node executes it. The operator checks
+ * that it can run (its repository, its source Backup and its target node exist) and says so in the
+ * condition {@code Degraded}, and fails an unfinished Restore whose node is lost or whose agent stays
+ * silent ({@link AgentTimeouts}, the same limits as Backups).
+ *
+ * <p>Field ownership (server-side apply, list-map conditions keyed by type): this reconciler's field
+ * manager owns only {@code conditions[type=Degraded]}; the agent owns {@code AgentProgressing},
+ * phase, progress, reason, message, startTime, completionTime and restorePointId. A timeout is
+ * written by {@link TimeoutFailure} (its own field manager, only if the agent has not written since),
+ * which takes phase, reason, message, completionTime and {@code AgentProgressing} at that moment so
+ * that they agree. A finished Restore is final: it is neither timed out nor validated again.
  */
 @ControllerConfiguration(name = RestoreReconciler.NAME)
 public class RestoreReconciler implements Reconciler<Restore> {
 
     public static final String NAME = "restore";
     public static final String FIELD_MANAGER = "blockvault-operator";
+    /** The condition types this reconciler's field manager owns; the others are the agent's. */
+    static final Set<String> OWN_CONDITIONS = Set.of(Conditions.DEGRADED);
+    /** The agent's condition, taken over by a timeout. */
+    static final String AGENT_CONDITION = "AgentProgressing";
+    private static final Set<String> TIMEOUT_REASONS = Set.of(AgentTimeouts.NODE_LOST, AgentTimeouts.AGENT_SILENT);
+    private static final Duration CONFLICT_RETRY = Duration.ofSeconds(1);
+    private static final Logger LOG = Logger.getLogger(RestoreReconciler.class);
 
     private final OperatorSettings settings;
     private final Clock clock;
@@ -45,27 +68,80 @@ public class RestoreReconciler implements Reconciler<Restore> {
     @Override
     public UpdateControl<Restore> reconcile(Restore restore, Context<Restore> context) {
         KubernetesClient client = context.getClient();
-        Optional<Problem> problem = validate(client, restore.getSpec());
-        List<Condition> previous = restore.getStatus() == null ? null : restore.getStatus().conditions();
-        Conditions conditions = Conditions.after(previous, restore.getMetadata().getGeneration(), clock.instant());
+        Instant now = clock.instant();
+        RestoreStatus status = restore.getStatus();
+        List<Condition> previous = status == null ? null : status.conditions();
+        AgentTimeouts.Work work = AgentTimeouts.Work.of(restore);
+        Conditions conditions = Conditions.after(previous, restore.getMetadata().getGeneration(), now);
+        Optional<Duration> recheck = Optional.empty();
+
+        if (work.finished()) {
+            if (TIMEOUT_REASONS.contains(status.reason())) {
+                // Failed by the operator's timeout: Degraded says why (also after a restart between the two applies).
+                conditions.set(Conditions.DEGRADED, true, status.reason(), status.message());
+            } else if (Conditions.reason(previous, Conditions.DEGRADED) != null) {
+                conditions.keep(Conditions.DEGRADED);
+            } else {
+                validate(client, restore.getSpec(), conditions);
+            }
+        } else {
+            Optional<Node> node = Optional.ofNullable(restore.getSpec().target().nodeName())
+                    .map(n -> client.nodes().withName(n).get());
+            AgentTimeouts.Verdict verdict = AgentTimeouts.evaluate(work, node, now, settings);
+            if (verdict.timeout().isPresent()) {
+                AgentTimeouts.Timeout timeout = verdict.timeout().get();
+                var agentCondition = Conditions.after(previous, restore.getMetadata().getGeneration(), now)
+                        .set(AGENT_CONDITION, false, timeout.reason(), timeout.message()).build();
+                if (!TimeoutFailure.apply(client, restore, timeout, agentCondition, now)) {
+                    // The agent wrote since this copy was read: judge again on the new state (its event follows).
+                    return UpdateControl.<Restore>noUpdate().rescheduleAfter(CONFLICT_RETRY);
+                }
+                new EventRecorder(client).warning(restore, timeout.reason(), "timeout", timeout.message(), now);
+                LOG.infof("Restore %s failed: %s", restore.getMetadata().getName(), timeout.message());
+                conditions.set(Conditions.DEGRADED, true, timeout.reason(), timeout.message());
+            } else {
+                recheck = verdict.recheckAfter();
+                if (validate(client, restore.getSpec(), conditions)) {
+                    recheck = Optional.of(min(recheck.orElseThrow(), settings.scheduleCheckInterval()));
+                }
+            }
+        }
+
+        List<Condition> next = conditions.build();
+        if (!next.equals(own(previous))) {
+            GenericKubernetesResource patch = new GenericKubernetesResource();
+            patch.setApiVersion(restore.getApiVersion());
+            patch.setKind(restore.getKind());
+            patch.setMetadata(new ObjectMetaBuilder().withName(restore.getMetadata().getName()).build());
+            patch.setAdditionalProperty("status", Map.of("conditions", next));
+            // Forced: the field manager is this reconciler's alone, and the apply names only its condition.
+            client.resource(patch).subresource("status").patch(new PatchContext.Builder()
+                    .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(FIELD_MANAGER).withForce(true).build());
+        }
+        return recheck.map(d -> UpdateControl.<Restore>noUpdate().rescheduleAfter(d))
+                .orElseGet(UpdateControl::noUpdate);
+    }
+
+    /** The conditions of the types this reconciler owns, in order. */
+    static List<Condition> own(List<Condition> conditions) {
+        return conditions == null ? List.of()
+                : conditions.stream().filter(c -> OWN_CONDITIONS.contains(c.getType())).toList();
+    }
+
+    /** Sets Degraded from the validation; true when something is missing (looked at again later). */
+    private static boolean validate(KubernetesClient client, RestoreSpec spec, Conditions conditions) {
+        Optional<Problem> problem = validate(client, spec);
         if (problem.isPresent()) {
             conditions.set(Conditions.DEGRADED, true, problem.get().reason(), problem.get().message());
         } else {
             conditions.set(Conditions.DEGRADED, false, "Validated", "repository, source and target exist; the agent "
                     + "of the target node runs the restore");
         }
-        List<Condition> next = conditions.build();
-        if (!next.equals(previous)) {
-            GenericKubernetesResource patch = new GenericKubernetesResource();
-            patch.setApiVersion(restore.getApiVersion());
-            patch.setKind(restore.getKind());
-            patch.setMetadata(new ObjectMetaBuilder().withName(restore.getMetadata().getName()).build());
-            patch.setAdditionalProperty("status", Map.of("conditions", next));
-            client.resource(patch).subresource("status").patch(new PatchContext.Builder()
-                    .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(FIELD_MANAGER).withForce(true).build());
-        }
-        return problem.isPresent() ? UpdateControl.<Restore>noUpdate().rescheduleAfter(settings.scheduleCheckInterval())
-                : UpdateControl.noUpdate();
+        return problem.isPresent();
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
     }
 
     /** Why a Restore cannot run: condition reason and the message a user reads. */

@@ -94,7 +94,7 @@ class BackupTimeoutIT extends OperatorTestBase {
             // The agent's progress stays as it wrote it; the operator took over only what it decided.
             assertThat(b.getStatus().progress().percent()).isEqualTo(10);
             assertThat(b.getMetadata().getManagedFields()).anySatisfy(m -> {
-                assertThat(m.getManager()).isEqualTo(BackupReconciler.TIMEOUT_FIELD_MANAGER);
+                assertThat(m.getManager()).isEqualTo(TimeoutFailure.FIELD_MANAGER);
                 assertThat(m.getSubresource()).isEqualTo("status");
             });
         });

@@ -2,6 +2,7 @@ package io.blockvault.operator.policy;
 
 import io.blockvault.api.v1alpha1.Backup;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -9,7 +10,7 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.time.Instant;
 import java.util.Map;
 
-/** Plays the node agent's part in tests: writes Backup status with the agent's own field manager. */
+/** Plays the node agent's part in tests: writes Backup and Restore status with the agent's own field manager. */
 public final class AgentStatus {
 
     public static final String AGENT_FIELD_MANAGER = "blockvault-agent";
@@ -17,11 +18,12 @@ public final class AgentStatus {
     private AgentStatus() {
     }
 
-    public static void apply(KubernetesClient client, Backup backup, Map<String, Object> status) {
+    /** A Backup's or Restore's status, as the agent applies it. */
+    public static void apply(KubernetesClient client, HasMetadata object, Map<String, Object> status) {
         GenericKubernetesResource patch = new GenericKubernetesResource();
-        patch.setApiVersion(backup.getApiVersion());
-        patch.setKind(backup.getKind());
-        patch.setMetadata(new ObjectMetaBuilder().withName(backup.getMetadata().getName()).build());
+        patch.setApiVersion(object.getApiVersion());
+        patch.setKind(object.getKind());
+        patch.setMetadata(new ObjectMetaBuilder().withName(object.getMetadata().getName()).build());
         patch.setAdditionalProperty("status", status);
         client.resource(patch).subresource("status").patch(new PatchContext.Builder()
                 .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(AGENT_FIELD_MANAGER).withForce(true)

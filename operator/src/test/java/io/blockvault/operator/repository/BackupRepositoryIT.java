@@ -246,6 +246,20 @@ class BackupRepositoryIT extends OperatorTestBase {
                     assertThat(c.getMessage()).contains("spec.external.caBundle");
                 }));
         assertThat(admin.apps().statefulSets().inNamespace(NS).list().getItems()).isEmpty();
+
+        // The agents of an External repository mount its key Secret too: it exists, kept like a
+        // managed one's (no owner), and none of the deployment's Secrets do.
+        eventually().until(() -> secret("offsite-repository-encryption-key") != null);
+        Secret keys = secret("offsite-repository-encryption-key");
+        assertThat(text(keys, "current")).isEqualTo("key-1");
+        assertThat(Base64.getDecoder().decode(keys.getData().get("key-1"))).hasSize(32);
+        assertThat(Base64.getDecoder().decode(keys.getData().get("id-key"))).hasSize(32);
+        assertThat(keys.getMetadata().getOwnerReferences()).isNullOrEmpty();
+        assertThat(secret("offsite-repository-ca")).isNull();
+        assertThat(secret("offsite-repository-tls")).isNull();
+        admin.resources(BackupRepository.class).withName("offsite").delete();
+        eventually().until(() -> admin.resources(BackupRepository.class).withName("offsite").get() == null);
+        assertThat(secret("offsite-repository-encryption-key").getData()).isEqualTo(keys.getData());
     }
 
     private Service service(String name) {
