@@ -154,7 +154,7 @@ class BackupRepositoryIT extends OperatorTestBase {
         });
 
         // A spec change reaches the guard; generated Secrets stay as they are.
-        admin.resources(BackupRepository.class).withName("vault").edit(r -> withImmutabilityDays(r, 30));
+        Fixtures.edit(admin, BackupRepository.class, "vault", r -> withImmutabilityDays(r, 30));
         eventually().until(() -> container(statefulSet().getSpec().getTemplate().getSpec(), "guard").getArgs()
                 .contains("--lock-days=30"));
         assertThat(secret("vault-repository-ca").getData()).isEqualTo(ca.getData());
@@ -186,7 +186,7 @@ class BackupRepositoryIT extends OperatorTestBase {
         // Into the renewal window of the server certificate (90 days, renewed 30 before), and past
         // the key rotation (365 days) - the CA (10 years) stays.
         clock.advance(Duration.ofDays(366));
-        admin.resources(BackupRepository.class).withName("vault").edit(r -> withImmutabilityDays(r, 20));
+        Fixtures.edit(admin, BackupRepository.class, "vault", r -> withImmutabilityDays(r, 20));
 
         eventually().until(() -> !secret("vault-repository-tls").getData().equals(tls.getData()));
         X509Certificate renewed = Certificates.parseCertificates(text(secret("vault-repository-tls"), "tls.crt"))
