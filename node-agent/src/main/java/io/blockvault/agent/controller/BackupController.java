@@ -3,13 +3,9 @@ package io.blockvault.agent.controller;
 import io.blockvault.agent.backup.BackupResult;
 import io.blockvault.api.v1alpha1.Backup;
 import io.blockvault.api.v1alpha1.BackupPhase;
-import io.blockvault.api.v1alpha1.BackupStatus;
 import io.blockvault.api.v1alpha1.BackupType;
 import io.blockvault.repository.client.BackupProgress;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
-import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -20,15 +16,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -42,11 +33,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * process did not start was left behind by a previous agent (the engine commits nothing partial),
  * so it is marked Failed with reason {@code AgentRestarted}; the policy's schedule makes the next one.
  */
-public final class BackupController implements AutoCloseable {
+public final class BackupController extends JobController<Backup> {
 
     private static final System.Logger LOG = System.getLogger(BackupController.class.getName());
-
-    public static final String AGENT_RESTARTED = "AgentRestarted";
 
     /**
      * What the controller is told at start.
@@ -86,221 +75,112 @@ public final class BackupController implements AutoCloseable {
         }
     }
 
-    private final KubernetesClient client;
     private final Settings settings;
     private final DeviceResolver resolver;
     private final BackupRunner runner;
-    private final Clock clock;
-    private final StatusWriter status;
-    /** UIDs this process has claimed (queued, running or finished); pruned when the Backup is deleted. */
-    private final Set<String> claimed = ConcurrentHashMap.newKeySet();
-    private final ThreadPoolExecutor backups;
+    /** The engine's progress callback must never block: its writes go through this thread. */
     private final ExecutorService progressWrites;
-    private SharedIndexInformer<Backup> informer;
 
     public BackupController(KubernetesClient client, Settings settings, DeviceResolver resolver, BackupRunner runner,
             Clock clock) {
-        this.client = client;
+        super(client, Backup.class, clock, settings.concurrency(), settings.progressInterval());
         this.settings = settings;
         this.resolver = resolver;
         this.runner = runner;
-        this.clock = clock;
-        this.status = new StatusWriter(client, Backup.class);
-        AtomicInteger n = new AtomicInteger();
-        this.backups = new ThreadPoolExecutor(settings.concurrency(), settings.concurrency(), 0, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(), r -> daemon(r, "backup-" + n.incrementAndGet()));
         this.progressWrites = Executors.newSingleThreadExecutor(r -> daemon(r, "backup-progress"));
     }
 
-    private static Thread daemon(Runnable r, String name) {
-        Thread t = new Thread(r, name);
-        t.setDaemon(true);
-        return t;
-    }
-
     /** Starts watching; returns once the informer has listed the node's Backups. */
-    public synchronized void start() {
-        if (informer != null) {
-            throw new IllegalStateException("the controller is already started");
-        }
-        informer = client.resources(Backup.class).withField("spec.nodeName", settings.node())
-                .inform(new Handler(), settings.resync().toMillis());
+    public void start() {
+        watch("spec.nodeName", settings.node(), settings.resync());
         LOG.log(Level.INFO, "watching Backups of node {0} (at most {1} at once)", settings.node(),
                 settings.concurrency());
     }
 
-    /** Stops watching and interrupts running backups (their Backups stay Running until the next start). */
     @Override
     public synchronized void close() {
-        if (informer != null) {
-            informer.close();
-        }
-        backups.shutdownNow();
         progressWrites.shutdownNow();
-        try {
-            backups.awaitTermination(30, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        super.close();
     }
 
-    private final class Handler implements ResourceEventHandler<Backup> {
-        @Override
-        public void onAdd(Backup b) {
-            consider(b);
-        }
-
-        @Override
-        public void onUpdate(Backup before, Backup after) {
-            consider(after);
-        }
-
-        @Override
-        public void onDelete(Backup b, boolean finalStateUnknown) {
-            claimed.remove(b.getMetadata().getUid());
-        }
-    }
-
-    private void consider(Backup b) {
-        try {
-            if (b.getSpec() == null || !settings.node().equals(b.getSpec().nodeName())) {
-                return; // the field selector already filters; never act on another node's Backup
-            }
-            if (!settings.repository().equals(b.getSpec().repository())) {
-                // Another repository's agent on this node runs it (one agent DaemonSet per policy).
-                LOG.log(Level.DEBUG, "Backup {0} names repository {1}; left to that repository''s agent",
-                        b.getMetadata().getName(), b.getSpec().repository());
-                return;
-            }
-            if (settings.policy() != null && b.getSpec().policy() != null
-                    && !settings.policy().equals(b.getSpec().policy())) {
-                LOG.log(Level.DEBUG, "Backup {0} belongs to policy {1}; left to that policy''s agent",
-                        b.getMetadata().getName(), b.getSpec().policy());
-                return;
-            }
-            BackupPhase phase = phase(b);
-            String uid = b.getMetadata().getUid();
-            if (phase == BackupPhase.Succeeded || phase == BackupPhase.Failed) {
-                return;
-            }
-            if (phase == BackupPhase.Running) {
-                if (claimed.add(uid)) {
-                    failLeftBehind(b);
-                }
-                return;
-            }
-            if (!claimed.add(uid)) {
-                return;
-            }
-            Job job = new Job(b.getMetadata().getName(), uid, b.getSpec().device(),
-                    b.getSpec().type() == BackupType.Full, b.getMetadata().getGeneration());
-            if (phase == null) {
-                job.queued(backups.getActiveCount() >= settings.concurrency());
-            }
-            backups.execute(() -> job.run());
-        } catch (KubernetesClientException e) {
-            // Not claimed after all: the next resync retries.
-            claimed.remove(b.getMetadata().getUid());
-            LOG.log(Level.WARNING, "cannot claim Backup " + b.getMetadata().getName() + ": " + e.getMessage()
-                    + "; retrying at the next resync");
-        } catch (RuntimeException e) {
-            LOG.log(Level.ERROR, "handling Backup " + b.getMetadata().getName() + " failed", e);
-        }
-    }
-
-    private static BackupPhase phase(Backup b) {
+    @Override
+    BackupPhase phase(Backup b) {
         return b.getStatus() == null ? null : b.getStatus().phase();
     }
 
-    /** A Backup Running without this process: a previous agent was stopped during it. */
-    private void failLeftBehind(Backup seen) {
-        Backup fresh = client.resources(Backup.class).withName(seen.getMetadata().getName()).get();
-        if (fresh == null || !seen.getMetadata().getUid().equals(fresh.getMetadata().getUid())
-                || phase(fresh) != BackupPhase.Running) {
-            return;
+    @Override
+    boolean mine(Backup b) {
+        if (b.getSpec() == null || !settings.node().equals(b.getSpec().nodeName())) {
+            return false; // the field selector already filters; never act on another node's Backup
         }
-        BackupStatus old = fresh.getStatus();
-        Instant now = clock.instant();
-        String message = "the agent on node " + settings.node() + " restarted while this backup ran; nothing was "
-                + "committed. The policy's next scheduled Backup runs it again; create a new Backup to run it now";
-        Map<String, Object> s = new LinkedHashMap<>();
-        s.put("phase", BackupPhase.Failed.name());
-        if (old.startTime() != null) {
-            s.put("startTime", old.startTime());
+        if (!settings.repository().equals(b.getSpec().repository())) {
+            // Another repository's agent on this node runs it (one agent DaemonSet per policy).
+            LOG.log(Level.DEBUG, "Backup {0} names repository {1}; left to that repository''s agent",
+                    b.getMetadata().getName(), b.getSpec().repository());
+            return false;
         }
-        if (old.progress() != null) {
-            s.put("progress", client.getKubernetesSerialization().convertValue(old.progress(), Map.class));
+        if (settings.policy() != null && b.getSpec().policy() != null
+                && !settings.policy().equals(b.getSpec().policy())) {
+            LOG.log(Level.DEBUG, "Backup {0} belongs to policy {1}; left to that policy''s agent",
+                    b.getMetadata().getName(), b.getSpec().policy());
+            return false;
         }
-        s.put("completionTime", now.toString());
-        s.put("reason", AGENT_RESTARTED);
-        s.put("message", message);
-        s.put("conditions", List.of(StatusWriter.condition("False", AGENT_RESTARTED, message, now, fresh.getMetadata()
-                .getGeneration())));
-        status.apply(fresh.getMetadata().getName(), s);
-        LOG.log(Level.WARNING, "Backup {0} was Running when this agent started: marked Failed ({1})",
-                fresh.getMetadata().getName(), AGENT_RESTARTED);
+        return true;
     }
 
-    /** One claimed Backup; all its status writes go through this object, one at a time. */
+    @Override
+    void claim(Backup b, BackupPhase phase) {
+        Job job = new Job(b);
+        if (phase == null) {
+            job.queued(jobs.getActiveCount() >= settings.concurrency());
+        }
+        jobs.execute(job::run);
+    }
+
+    @Override
+    List<String> keptWhenLeftBehind() {
+        return List.of("startTime", "progress");
+    }
+
+    @Override
+    String leftBehindMessage() {
+        // The engine commits nothing partial; the policy's schedule makes the next one.
+        return "the agent on node " + settings.node() + " restarted while this backup ran; nothing was "
+                + "committed. The policy's next scheduled Backup runs it again; create a new Backup to run it now";
+    }
+
+    /** One claimed Backup; all its status writes go through its JobStatus, one at a time. */
     private final class Job {
         private final String name;
         private final String uid;
         private final String device;
         private final boolean full;
-        private final Long generation;
-        /** The agent's whole part of the status, as last applied. */
-        private final Map<String, Object> fields = new LinkedHashMap<>();
+        private final JobStatus status;
         private final AtomicReference<BackupProgress> latest = new AtomicReference<>();
         private final AtomicBoolean writeQueued = new AtomicBoolean();
-        private volatile Instant lastProgressWrite = Instant.EPOCH;
-        private boolean finished;
-        private String conditionStatus;
-        private Instant conditionSince;
 
-        Job(String name, String uid, String device, boolean full, Long generation) {
-            this.name = name;
-            this.uid = uid;
-            this.device = device;
-            this.full = full;
-            this.generation = generation;
+        Job(Backup b) {
+            this.name = b.getMetadata().getName();
+            this.uid = b.getMetadata().getUid();
+            this.device = b.getSpec().device();
+            this.full = b.getSpec().type() == BackupType.Full;
+            this.status = status(b);
         }
 
-        synchronized void queued(boolean waiting) {
-            fields.put("phase", BackupPhase.Pending.name());
-            setCondition("True", "Queued", waiting
-                    ? "waiting for one of the " + settings.concurrency() + " backup slots of node " + settings.node()
-                    : "claimed by the agent on node " + settings.node());
-            status.apply(name, fields);
+        void queued(boolean waiting) {
+            synchronized (status) {
+                status.put("phase", BackupPhase.Pending.name());
+                status.condition("True", "Queued", waiting
+                        ? "waiting for one of the " + settings.concurrency() + " backup slots of node " + settings.node()
+                        : "claimed by the agent on node " + settings.node());
+                status.apply();
+            }
         }
 
         void run() {
-            Backup fresh;
-            try {
-                fresh = client.resources(Backup.class).withName(name).get();
-            } catch (KubernetesClientException e) {
-                claimed.remove(uid);
-                LOG.log(Level.WARNING, "cannot read Backup " + name + ": " + e.getMessage() + "; retrying later");
-                return;
-            }
-            if (fresh == null || !uid.equals(fresh.getMetadata().getUid())) {
-                return; // deleted meanwhile
-            }
-            BackupPhase phase = phase(fresh);
-            if (phase != null && phase != BackupPhase.Pending) {
-                return; // someone (the operator's timeout) decided already
-            }
-            Instant start = clock.instant();
-            try {
-                synchronized (this) {
-                    fields.put("phase", BackupPhase.Running.name());
-                    fields.put("startTime", start.toString());
-                    setCondition("True", "Running", "backing up " + device + " on node " + settings.node());
-                    status.apply(name, fields);
-                }
-            } catch (KubernetesClientException e) {
-                claimed.remove(uid);
-                LOG.log(Level.WARNING, "cannot mark Backup " + name + " Running: " + e.getMessage()
-                        + "; retrying at the next resync");
+            Backup fresh = pending(name, uid);
+            if (fresh == null || !markRunning(fresh, status, s -> s.condition("True", "Running", "backing up " + device
+                    + " on node " + settings.node()))) {
                 return;
             }
             LOG.log(Level.INFO, "Backup {0}: backing up {1}", name, device);
@@ -325,7 +205,9 @@ public final class BackupController implements AutoCloseable {
                         f = new JobFailure(f.reason(), f.getMessage() + " (attempt " + (retry + 1) + "; the earlier "
                                 + "attempts failed: " + String.join("; then ", retriedAfter) + ")", e);
                     }
-                    fail(f);
+                    Instant now = clock.instant();
+                    BackupProgress p = latest.get();
+                    status.fail(now, p == null ? null : progressMap(p, now), f);
                     if (f.reason().equals(FailureReasons.Work.BACKUP.reason())) {
                         LOG.log(Level.WARNING, "Backup " + name + " failed", e);
                     }
@@ -345,14 +227,10 @@ public final class BackupController implements AutoCloseable {
                     + (settings.retries().retries() + 1) + " in " + wait.toSeconds() + " s, with a new snapshot; "
                     + "nothing of the failed attempt was committed)";
             LOG.log(Level.WARNING, "Backup {0}: {1}", name, message);
-            synchronized (this) {
-                fields.put("message", message);
-                setCondition("True", "Retrying", message);
-                try {
-                    status.apply(name, fields);
-                } catch (KubernetesClientException e) {
-                    LOG.log(Level.WARNING, "cannot write the retry of Backup " + name + ": " + e.getMessage());
-                }
+            synchronized (status) {
+                status.put("message", message);
+                status.condition("True", "Retrying", message);
+                status.applyOrLog("retry");
             }
             try {
                 Thread.sleep(wait.toMillis());
@@ -360,14 +238,10 @@ public final class BackupController implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 return false;
             }
-            synchronized (this) {
-                setCondition("True", "Running", "backing up " + device + " on node " + settings.node() + " (attempt "
-                        + (retry + 1) + " of " + (settings.retries().retries() + 1) + ")");
-                try {
-                    status.apply(name, fields);
-                } catch (KubernetesClientException e) {
-                    LOG.log(Level.WARNING, "cannot write the retry of Backup " + name + ": " + e.getMessage());
-                }
+            synchronized (status) {
+                status.condition("True", "Running", "backing up " + device + " on node " + settings.node()
+                        + " (attempt " + (retry + 1) + " of " + (settings.retries().retries() + 1) + ")");
+                status.applyOrLog("retry");
             }
             return true;
         }
@@ -375,38 +249,21 @@ public final class BackupController implements AutoCloseable {
         /** From the engine's timer thread: never blocks it; writes at most every progressInterval. */
         private void progress(BackupProgress p) {
             latest.set(p);
-            Instant now = clock.instant();
-            if (Duration.between(lastProgressWrite, now).compareTo(settings.progressInterval()) < 0) {
+            if (writeQueued.get() || !status.progressDue()) {
                 return;
             }
-            if (writeQueued.compareAndSet(false, true)) {
-                lastProgressWrite = now;
-                try {
-                    progressWrites.execute(this::writeProgress);
-                } catch (java.util.concurrent.RejectedExecutionException e) {
-                    writeQueued.set(false); // shutting down
-                }
+            writeQueued.set(true);
+            try {
+                progressWrites.execute(() -> {
+                    writeQueued.set(false);
+                    status.progress(progressMap(latest.get(), clock.instant()));
+                });
+            } catch (RejectedExecutionException e) {
+                writeQueued.set(false); // shutting down
             }
         }
 
-        private void writeProgress() {
-            writeQueued.set(false);
-            synchronized (this) {
-                BackupProgress p = latest.get();
-                if (finished || p == null) {
-                    return;
-                }
-                fields.put("progress", progressMap(p, clock.instant()));
-                try {
-                    status.apply(name, fields);
-                } catch (KubernetesClientException e) {
-                    LOG.log(Level.WARNING, "cannot write the progress of Backup " + name + ": " + e.getMessage());
-                }
-            }
-        }
-
-        private synchronized void succeed(BackupResult r, List<String> retriedAfter) {
-            finished = true;
+        private void succeed(BackupResult r, List<String> retriedAfter) {
             Instant now = clock.instant();
             BackupProgress p = latest.get();
             Map<String, Object> progress = p != null ? progressMap(p, now) : new LinkedHashMap<>();
@@ -419,85 +276,26 @@ public final class BackupController implements AutoCloseable {
             progress.put("percent", 100);
             progress.put("etaSeconds", 0);
             progress.put("updateTime", now.toString());
-            fields.put("phase", BackupPhase.Succeeded.name());
-            fields.put("mode", r.mode().name());
-            fields.put("modeReason", r.modeReason());
-            fields.put("restorePointId", r.pointId());
-            r.parentPointId().ifPresent(parent -> fields.put("parentRestorePointId", parent));
-            fields.put("crashConsistent", r.crashConsistent());
-            fields.put("completionTime", now.toString());
-            fields.put("progress", progress);
             String message = "restore point " + r.pointId() + " of " + r.device() + " committed (" + r.mode() + ": "
                     + r.modeReason() + ")" + (r.crashConsistent() ? "" : "; not crash-consistent: no snapshot module")
                     + (retriedAfter.isEmpty() ? "" : "; attempt " + (retriedAfter.size() + 1) + ", with the snapshot "
                     + "taken again, after: " + String.join("; then ", retriedAfter));
-            fields.put("message", message);
-            setCondition("False", "Succeeded", message);
-            applyFinal();
-            LOG.log(Level.INFO, "Backup {0}: {1}", name, message);
-        }
-
-        private synchronized void fail(JobFailure f) {
-            finished = true;
-            Instant now = clock.instant();
-            BackupProgress p = latest.get();
-            if (p != null) {
-                fields.put("progress", progressMap(p, now));
+            synchronized (status) {
+                status.put("mode", r.mode().name());
+                status.put("modeReason", r.modeReason());
+                status.put("restorePointId", r.pointId());
+                r.parentPointId().ifPresent(parent -> status.put("parentRestorePointId", parent));
+                status.put("crashConsistent", r.crashConsistent());
+                status.succeed(now, progress, message);
             }
-            fields.put("phase", BackupPhase.Failed.name());
-            fields.put("completionTime", now.toString());
-            fields.put("reason", f.reason());
-            fields.put("message", f.getMessage());
-            setCondition("False", f.reason(), f.getMessage());
-            applyFinal();
-            LOG.log(Level.WARNING, "Backup {0} failed ({1}): {2}", name, f.reason(), f.getMessage());
-        }
-
-        /** The final status must land: a few attempts, then the log (the operator's timeout takes over). */
-        private void applyFinal() {
-            for (int attempt = 1; ; attempt++) {
-                try {
-                    status.apply(name, fields);
-                    return;
-                } catch (KubernetesClientException e) {
-                    if (e.getCode() == 404 || attempt == 5) {
-                        LOG.log(Level.ERROR, "cannot write the final status of Backup " + name + ": "
-                                + e.getMessage() + "; the operator will time it out");
-                        return;
-                    }
-                    try {
-                        TimeUnit.SECONDS.sleep(attempt); // linear backoff: 1, 2, 3, 4 s
-                    } catch (InterruptedException ie) {
-                        Thread.currentThread().interrupt();
-                        return;
-                    }
-                }
-            }
-        }
-
-        private void setCondition(String value, String reason, String message) {
-            Instant now = clock.instant();
-            if (!value.equals(conditionStatus)) {
-                conditionStatus = value;
-                conditionSince = now;
-            }
-            fields.put("conditions", List.of(StatusWriter.condition(value, reason, message, conditionSince,
-                    generation)));
         }
     }
 
     static Map<String, Object> progressMap(BackupProgress p, Instant now) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("totalBytes", p.toScanBytes());
-        m.put("scannedBytes", p.scannedBytes());
+        Map<String, Object> m = JobStatus.progressMap(p.toScanBytes(), p.scannedBytes(), p.percent(),
+                p.bytesPerSecond(), p.etaSeconds(), now);
         m.put("changedBytes", p.changedBytes());
         m.put("sentBytes", p.sentBytes());
-        m.put("percent", (int) Math.floor(p.percent()));
-        m.put("bytesPerSecond", (long) p.bytesPerSecond());
-        if (p.etaSeconds().isPresent()) {
-            m.put("etaSeconds", p.etaSeconds().getAsLong());
-        }
-        m.put("updateTime", now.toString());
         return m;
     }
 }

@@ -6,14 +6,10 @@ import io.blockvault.api.v1alpha1.Backup;
 import io.blockvault.api.v1alpha1.BackupPhase;
 import io.blockvault.api.v1alpha1.Restore;
 import io.blockvault.api.v1alpha1.RestoreSpec;
-import io.blockvault.api.v1alpha1.RestoreStatus;
 import io.blockvault.repository.client.PointRef;
 import io.blockvault.repository.client.RestoreListener;
 import io.blockvault.repository.client.RestoreProgress;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
-import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
@@ -26,11 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Runs the Restores whose {@code spec.target.nodeName} is this node (field selector on that
@@ -41,7 +32,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Idempotent across restarts: finished Restores are never rerun; one found Running that this
  * process did not start becomes Failed/AgentRestarted (its target may be partly written).
  */
-public final class RestoreController implements AutoCloseable {
+public final class RestoreController extends JobController<Restore> {
 
     private static final System.Logger LOG = System.getLogger(RestoreController.class.getName());
 
@@ -69,106 +60,53 @@ public final class RestoreController implements AutoCloseable {
         }
     }
 
-    private final KubernetesClient client;
     private final Settings settings;
     private final RestoreRunner runner;
-    private final Clock clock;
-    private final StatusWriter status;
-    private final Set<String> claimed = ConcurrentHashMap.newKeySet();
-    private final ExecutorService restores;
-    private SharedIndexInformer<Restore> informer;
-    /** Set by close: an interrupted restore writes nothing more; the next start marks it AgentRestarted. */
-    private volatile boolean closing;
 
     public RestoreController(KubernetesClient client, Settings settings, RestoreRunner runner, Clock clock) {
-        this.client = client;
+        super(client, Restore.class, clock, 1, settings.progressInterval());
         this.settings = settings;
         this.runner = runner;
-        this.clock = clock;
-        this.status = new StatusWriter(client, Restore.class);
-        this.restores = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "restore");
-            t.setDaemon(true);
-            return t;
-        });
     }
 
-    public synchronized void start() {
-        if (informer != null) {
-            throw new IllegalStateException("the controller is already started");
-        }
-        informer = client.resources(Restore.class).withField("spec.target.nodeName", settings.node())
-                .inform(new ResourceEventHandler<>() {
-                    @Override
-                    public void onAdd(Restore r) {
-                        consider(r);
-                    }
-
-                    @Override
-                    public void onUpdate(Restore before, Restore after) {
-                        consider(after);
-                    }
-
-                    @Override
-                    public void onDelete(Restore r, boolean finalStateUnknown) {
-                        claimed.remove(r.getMetadata().getUid());
-                    }
-                }, settings.resync().toMillis());
+    public void start() {
+        watch("spec.target.nodeName", settings.node(), settings.resync());
     }
 
-    /** Stops watching and interrupts a running restore (it is marked AgentRestarted by the next start). */
     @Override
-    public synchronized void close() {
-        closing = true;
-        if (informer != null) {
-            informer.close();
-        }
-        restores.shutdownNow();
-        try {
-            restores.awaitTermination(30, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static BackupPhase phase(Restore r) {
+    BackupPhase phase(Restore r) {
         return r.getStatus() == null ? null : r.getStatus().phase();
     }
 
-    private void consider(Restore r) {
-        try {
-            RestoreSpec spec = r.getSpec();
-            if (spec == null || spec.target() == null || !settings.node().equals(spec.target().nodeName())) {
-                return;
-            }
-            if (!settings.repository().equals(spec.repository())) {
-                // Another repository's agent on this node runs it (one agent DaemonSet per policy).
-                LOG.log(Level.DEBUG, "Restore {0} names repository {1}; left to that repository''s agent",
-                        r.getMetadata().getName(), spec.repository());
-                return;
-            }
-            BackupPhase phase = phase(r);
-            String uid = r.getMetadata().getUid();
-            if (phase == BackupPhase.Succeeded || phase == BackupPhase.Failed || !claimed.add(uid)) {
-                return;
-            }
-            Job job = new Job(r.getMetadata().getName(), uid, r.getMetadata().getGeneration());
-            if (phase == BackupPhase.Running) {
-                // Only what the API server has now: the informer's copy may be older.
-                Restore fresh = client.resources(Restore.class).withName(r.getMetadata().getName()).get();
-                if (fresh != null && uid.equals(fresh.getMetadata().getUid()) && phase(fresh) == BackupPhase.Running) {
-                    job.failLeftBehind(fresh.getStatus());
-                }
-                return;
-            }
-            restores.execute(job::run);
-        } catch (KubernetesClientException e) {
-            claimed.remove(r.getMetadata().getUid());
-            LOG.log(Level.WARNING, "cannot handle Restore " + r.getMetadata().getName() + ": " + e.getMessage()
-                    + "; retrying at the next resync");
-        } catch (RuntimeException e) {
-            LOG.log(Level.ERROR, "handling Restore " + r.getMetadata().getName() + " failed", e);
+    @Override
+    boolean mine(Restore r) {
+        RestoreSpec spec = r.getSpec();
+        if (spec == null || spec.target() == null || !settings.node().equals(spec.target().nodeName())) {
+            return false;
         }
+        if (!settings.repository().equals(spec.repository())) {
+            // Another repository's agent on this node runs it (one agent DaemonSet per policy).
+            LOG.log(Level.DEBUG, "Restore {0} names repository {1}; left to that repository''s agent",
+                    r.getMetadata().getName(), spec.repository());
+            return false;
+        }
+        return true;
+    }
+
+    @Override
+    void claim(Restore r, BackupPhase phase) {
+        jobs.execute(new Job(r)::run);
+    }
+
+    @Override
+    List<String> keptWhenLeftBehind() {
+        return List.of("startTime", "restorePointId", "progress");
+    }
+
+    @Override
+    String leftBehindMessage() {
+        return "the agent on node " + settings.node() + " restarted while this restore ran; the target may be "
+                + "partly written and must not be used: create a new Restore to write it again";
     }
 
     /** The restore point a Restore names, with the node that wrote it. */
@@ -229,35 +167,22 @@ public final class RestoreController implements AutoCloseable {
         return device;
     }
 
-    /** One claimed Restore; all its status writes go through this object, one at a time. */
+    /** One claimed Restore; all its status writes go through its JobStatus, one at a time. */
     private final class Job {
         private final String name;
         private final String uid;
-        private final Long generation;
-        private final Map<String, Object> fields = new LinkedHashMap<>();
-        private volatile Instant lastProgressWrite = Instant.EPOCH;
+        private final JobStatus status;
         private RestoreProgress latest;
-        private boolean finished;
-        private String conditionStatus;
-        private Instant conditionSince;
 
-        Job(String name, String uid, Long generation) {
-            this.name = name;
-            this.uid = uid;
-            this.generation = generation;
+        Job(Restore r) {
+            this.name = r.getMetadata().getName();
+            this.uid = r.getMetadata().getUid();
+            this.status = status(r);
         }
 
         void run() {
-            Restore fresh;
-            try {
-                fresh = client.resources(Restore.class).withName(name).get();
-            } catch (KubernetesClientException e) {
-                claimed.remove(uid);
-                LOG.log(Level.WARNING, "cannot read Restore " + name + ": " + e.getMessage() + "; retrying later");
-                return;
-            }
-            if (fresh == null || !uid.equals(fresh.getMetadata().getUid())
-                    || (phase(fresh) != null && phase(fresh) != BackupPhase.Pending)) {
+            Restore fresh = pending(name, uid);
+            if (fresh == null) {
                 return;
             }
             RestoreSpec spec = fresh.getSpec();
@@ -270,20 +195,12 @@ public final class RestoreController implements AutoCloseable {
                 fail(e instanceof JobFailure f ? f : FailureReasons.classify(e, FailureReasons.Work.RESTORE));
                 return;
             }
-            try {
-                synchronized (this) {
-                    fields.put("phase", BackupPhase.Running.name());
-                    fields.put("restorePointId", point.pointId());
-                    fields.put("quickRollback", false);
-                    fields.put("startTime", clock.instant().toString());
-                    setCondition("True", "Running", "writing restore point " + point + " to " + target + " on node "
-                            + settings.node());
-                    status.apply(name, fields);
-                }
-            } catch (KubernetesClientException e) {
-                claimed.remove(uid);
-                LOG.log(Level.WARNING, "cannot mark Restore " + name + " Running: " + e.getMessage()
-                        + "; retrying at the next resync");
+            if (!markRunning(fresh, status, s -> {
+                s.put("restorePointId", point.pointId());
+                s.put("quickRollback", false);
+                s.condition("True", "Running", "writing restore point " + point + " to " + target + " on node "
+                        + settings.node());
+            })) {
                 return;
             }
             LOG.log(Level.INFO, "Restore {0}: writing {1} to {2}", name, point, target);
@@ -304,124 +221,43 @@ public final class RestoreController implements AutoCloseable {
          * Called by the restore reader at least every two seconds; written here at most every
          * progressInterval, on the restore thread (a status write takes milliseconds).
          */
-        private synchronized void progress(RestoreProgress p) {
-            latest = p;
-            Instant now = clock.instant();
-            if (finished || closing || p.done()
-                    || Duration.between(lastProgressWrite, now).compareTo(settings.progressInterval()) < 0) {
-                return;
-            }
-            lastProgressWrite = now;
-            fields.put("progress", progressMap(p, now));
-            try {
-                status.apply(name, fields);
-            } catch (KubernetesClientException e) {
-                LOG.log(Level.WARNING, "cannot write the progress of Restore " + name + ": " + e.getMessage());
-            }
-        }
-
-        private synchronized void succeed(RestoreResult r) {
-            finished = true;
-            Instant now = clock.instant();
-            Map<String, Object> progress = latest != null ? progressMap(latest, now) : new LinkedHashMap<>();
-            progress.put("totalBytes", r.deviceSizeBytes());
-            progress.put("scannedBytes", r.deviceSizeBytes());
-            progress.put("percent", 100);
-            progress.put("etaSeconds", 0);
-            progress.putIfAbsent("bytesPerSecond", r.durationMillis() == 0 ? 0
-                    : r.deviceSizeBytes() * 1000 / r.durationMillis());
-            progress.put("updateTime", now.toString());
-            fields.put("phase", BackupPhase.Succeeded.name());
-            fields.put("completionTime", now.toString());
-            fields.put("progress", progress);
-            String message = "restore point " + r.node() + "/" + r.pointId() + " written to " + r.target() + " ("
-                    + r.chunksRewritten() + " of " + r.chunksTotal() + " chunks, every one verified)"
-                    + (r.notes().isEmpty() ? "" : "; " + String.join("; ", r.notes()));
-            fields.put("message", message);
-            setCondition("False", "Succeeded", message);
-            applyFinal();
-            LOG.log(Level.INFO, "Restore {0}: {1}", name, message);
-        }
-
-        private synchronized void fail(JobFailure f) {
-            finished = true;
-            Instant now = clock.instant();
-            if (latest != null) {
-                fields.put("progress", progressMap(latest, now));
-            }
-            fields.put("phase", BackupPhase.Failed.name());
-            fields.put("completionTime", now.toString());
-            fields.put("reason", f.reason());
-            fields.put("message", f.getMessage());
-            setCondition("False", f.reason(), f.getMessage());
-            applyFinal();
-            LOG.log(Level.WARNING, "Restore {0} failed ({1}): {2}", name, f.reason(), f.getMessage());
-        }
-
-        /** A Restore Running without this process: a previous agent stopped during it. */
-        synchronized void failLeftBehind(RestoreStatus old) {
-            if (old.startTime() != null) {
-                fields.put("startTime", old.startTime());
-            }
-            if (old.restorePointId() != null) {
-                fields.put("restorePointId", old.restorePointId());
-            }
-            if (old.progress() != null) {
-                fields.put("progress", client.getKubernetesSerialization().convertValue(old.progress(), Map.class));
-            }
-            fail(new JobFailure(BackupController.AGENT_RESTARTED, "the agent on node " + settings.node()
-                    + " restarted while this restore ran; the target may be partly written and must not be used: "
-                    + "create a new Restore to write it again"));
-        }
-
-        private void applyFinal() {
-            if (closing) {
-                LOG.log(Level.WARNING, "Restore {0} was interrupted by the agent's stop; it stays Running until the "
-                        + "next start marks it Failed ({1})", name, BackupController.AGENT_RESTARTED);
-                return;
-            }
-            for (int attempt = 1; ; attempt++) {
-                try {
-                    status.apply(name, fields);
-                    return;
-                } catch (KubernetesClientException e) {
-                    if (e.getCode() == 404 || attempt == 5) {
-                        LOG.log(Level.ERROR, "cannot write the final status of Restore " + name + ": "
-                                + e.getMessage());
-                        return;
-                    }
-                    try {
-                        TimeUnit.SECONDS.sleep(attempt);
-                    } catch (InterruptedException ie) {
-                        Thread.currentThread().interrupt();
-                        return;
-                    }
+        private void progress(RestoreProgress p) {
+            synchronized (status) {
+                latest = p;
+                if (!p.done() && status.progressDue()) {
+                    status.progress(progressMap(p, clock.instant()));
                 }
             }
         }
 
-        private void setCondition(String value, String reason, String message) {
-            Instant now = clock.instant();
-            if (!value.equals(conditionStatus)) {
-                conditionStatus = value;
-                conditionSince = now;
+        private void succeed(RestoreResult r) {
+            synchronized (status) {
+                Instant now = clock.instant();
+                Map<String, Object> progress = latest != null ? progressMap(latest, now) : new LinkedHashMap<>();
+                progress.put("totalBytes", r.deviceSizeBytes());
+                progress.put("scannedBytes", r.deviceSizeBytes());
+                progress.put("percent", 100);
+                progress.put("etaSeconds", 0);
+                progress.putIfAbsent("bytesPerSecond", r.durationMillis() == 0 ? 0
+                        : r.deviceSizeBytes() * 1000 / r.durationMillis());
+                progress.put("updateTime", now.toString());
+                status.succeed(now, progress, "restore point " + r.node() + "/" + r.pointId() + " written to "
+                        + r.target() + " (" + r.chunksRewritten() + " of " + r.chunksTotal() + " chunks, every one "
+                        + "verified)" + (r.notes().isEmpty() ? "" : "; " + String.join("; ", r.notes())));
             }
-            fields.put("conditions", List.of(StatusWriter.condition(value, reason, message, conditionSince,
-                    generation)));
+        }
+
+        private void fail(JobFailure f) {
+            synchronized (status) {
+                Instant now = clock.instant();
+                status.fail(now, latest == null ? null : progressMap(latest, now), f);
+            }
         }
     }
 
     /** Restore progress in the shared Progress shape: totalBytes to write, scannedBytes written so far. */
     static Map<String, Object> progressMap(RestoreProgress p, Instant now) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("totalBytes", p.toRestoreBytes());
-        m.put("scannedBytes", p.restoredBytes());
-        m.put("percent", (int) Math.floor(p.percent()));
-        m.put("bytesPerSecond", (long) p.bytesPerSecond());
-        if (p.etaSeconds().isPresent()) {
-            m.put("etaSeconds", p.etaSeconds().getAsLong());
-        }
-        m.put("updateTime", now.toString());
-        return m;
+        return JobStatus.progressMap(p.toRestoreBytes(), p.restoredBytes(), p.percent(), p.bytesPerSecond(),
+                p.etaSeconds(), now);
     }
 }

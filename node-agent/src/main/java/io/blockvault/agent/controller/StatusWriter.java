@@ -29,6 +29,11 @@ public final class StatusWriter {
         this.kind = kind;
     }
 
+    /** The kind's name, for messages: Backup or Restore. */
+    public String kind() {
+        return HasMetadata.getKind(kind);
+    }
+
     public void apply(String name, Map<String, Object> status) {
         GenericKubernetesResource patch = new GenericKubernetesResource();
         patch.setApiVersion(HasMetadata.getApiVersion(kind));

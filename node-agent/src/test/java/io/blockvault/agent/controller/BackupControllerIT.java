@@ -108,13 +108,7 @@ class BackupControllerIT {
     @AfterEach
     void stop() throws Exception {
         // Controllers first (they may still read devices), then loop devices: always, in reverse order.
-        for (int i = cleanup.size() - 1; i >= 0; i--) {
-            try {
-                cleanup.get(i).close();
-            } catch (Exception e) {
-                // keep cleaning
-            }
-        }
+        ControllerTesting.closeAll(cleanup);
         observer.close();
         deleteBackups();
         pool.close();
@@ -149,12 +143,7 @@ class BackupControllerIT {
     }
 
     LoopDevice loop(String name) throws Exception {
-        LoopDevice d = LoopDevice.create(dir.resolve(name), SIZE);
-        cleanup.add(d);
-        byte[] data = new byte[(int) SIZE];
-        new Random(11).nextBytes(data);
-        d.write(0, data);
-        return d;
+        return ControllerTesting.filledLoop(dir.resolve(name), SIZE, 11, cleanup);
     }
 
     Backup create(String name, String node, String device) {
@@ -173,16 +162,12 @@ class BackupControllerIT {
     }
 
     BackupStatus awaitPhase(String name, BackupPhase phase) {
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200)).until(() -> {
-            Backup b = get(name);
-            return b != null && b.getStatus() != null && b.getStatus().phase() == phase;
-        });
-        return get(name).getStatus();
+        return ControllerTesting.awaitPhase(client, Backup.class, name,
+                b -> b.getStatus() == null ? null : b.getStatus().phase(), phase).getStatus();
     }
 
     static Condition agentCondition(BackupStatus s) {
-        return s.conditions().stream().filter(c -> StatusWriter.CONDITION.equals(c.getType())).findFirst()
-                .orElseThrow();
+        return ControllerTesting.agentCondition(s.conditions());
     }
 
     List<String> points() throws Exception {

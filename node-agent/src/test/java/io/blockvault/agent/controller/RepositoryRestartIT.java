@@ -78,13 +78,7 @@ class RepositoryRestartIT {
 
     @AfterEach
     void stop() throws Exception {
-        for (int i = cleanup.size() - 1; i >= 0; i--) {
-            try {
-                cleanup.get(i).close();
-            } catch (Exception e) {
-                // keep cleaning
-            }
-        }
+        ControllerTesting.closeAll(cleanup);
         kill();
         client.resources(Backup.class).delete();
         if (work != null) {

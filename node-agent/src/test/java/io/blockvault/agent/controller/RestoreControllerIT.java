@@ -38,7 +38,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -82,13 +81,7 @@ class RestoreControllerIT {
 
     @AfterEach
     void stop() throws Exception {
-        for (int i = cleanup.size() - 1; i >= 0; i--) {
-            try {
-                cleanup.get(i).close();
-            } catch (Exception e) {
-                // keep cleaning
-            }
-        }
+        ControllerTesting.closeAll(cleanup);
         deleteAll();
         pool.close();
         repo.close();
@@ -124,12 +117,7 @@ class RestoreControllerIT {
     }
 
     LoopDevice loop(String name, long seed) throws Exception {
-        LoopDevice d = LoopDevice.create(dir.resolve(name), SIZE);
-        cleanup.add(d);
-        byte[] data = new byte[(int) SIZE];
-        new Random(seed).nextBytes(data);
-        d.write(0, data);
-        return d;
+        return ControllerTesting.filledLoop(dir.resolve(name), SIZE, seed, cleanup);
     }
 
     /** A restore point of {@code source} and a Succeeded Backup object that names it, as the agent leaves them. */
@@ -167,16 +155,12 @@ class RestoreControllerIT {
     }
 
     RestoreStatus awaitPhase(String name, BackupPhase phase) {
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200)).until(() -> {
-            Restore r = get(name);
-            return r != null && r.getStatus() != null && r.getStatus().phase() == phase;
-        });
-        return get(name).getStatus();
+        return ControllerTesting.awaitPhase(client, Restore.class, name,
+                r -> r.getStatus() == null ? null : r.getStatus().phase(), phase).getStatus();
     }
 
     static Condition agentCondition(RestoreStatus s) {
-        return s.conditions().stream().filter(c -> StatusWriter.CONDITION.equals(c.getType())).findFirst()
-                .orElseThrow();
+        return ControllerTesting.agentCondition(s.conditions());
     }
 
     @Test
