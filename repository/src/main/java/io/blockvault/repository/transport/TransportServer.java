@@ -235,9 +235,24 @@ public final class TransportServer implements AutoCloseable {
                         + f.type() + ": " + (e.getMessage() == null ? "payload too short" : e.getMessage()));
                 log.log(System.Logger.Level.INFO, who + ": " + r.getMessage());
                 sendError(ch, r);
+            } catch (IOException e) {
+                if (!filesystemFull(e)) {
+                    throw e;
+                }
+                // The free-space check before a write races with parallel uploads and the guard's
+                // copies; a write that still meets ENOSPC is the same answer: full, not broken.
+                RepositoryException r = new RepositoryException(Reason.QUOTA_EXCEEDED, "the repository filesystem "
+                        + "is full (" + e.getMessage() + "); add space or prune old restore points", e);
+                log.log(System.Logger.Level.WARNING, who + ": request " + f.type() + " refused: " + r.getMessage());
+                sendError(ch, r);
             }
             ch.flush();
         }
+    }
+
+    private static boolean filesystemFull(IOException e) {
+        String message = String.valueOf(e.getMessage());
+        return message.contains("No space left on device") || message.contains("Disk quota exceeded");
     }
 
     private static void requireNode(Identity who, String node) throws RepositoryException {
