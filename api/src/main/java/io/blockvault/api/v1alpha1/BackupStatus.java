@@ -1,5 +1,6 @@
 package io.blockvault.api.v1alpha1;
 
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.util.List;
 
@@ -14,6 +15,10 @@ public record BackupStatus(
         String restorePointId,
         String parentRestorePointId,
         Boolean crashConsistent,
+        @JsonPropertyDescription("The node's snapshot module as the agent found it: the reason of the init "
+                + "container's build-and-load (BlksnapLoaded, VeeamBlksnapLoaded, SecureBootKeyMissing, ...), "
+                + "else BlksnapLoaded or VeeamBlksnapLoaded when loaded, else NotLoaded.")
+        String moduleState,
         String startTime,
         String completionTime,
         String immutableUntil,
@@ -21,4 +26,12 @@ public record BackupStatus(
         String reason,
         String message,
         List<Condition> conditions) {
+
+    /** A status without {@code moduleState}, as agents before that field wrote it. */
+    public BackupStatus(BackupPhase phase, BackupMode mode, String modeReason, String restorePointId,
+            String parentRestorePointId, Boolean crashConsistent, String startTime, String completionTime,
+            String immutableUntil, Progress progress, String reason, String message, List<Condition> conditions) {
+        this(phase, mode, modeReason, restorePointId, parentRestorePointId, crashConsistent, null, startTime,
+                completionTime, immutableUntil, progress, reason, message, conditions);
+    }
 }

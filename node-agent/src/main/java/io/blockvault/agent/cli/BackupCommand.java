@@ -38,10 +38,6 @@ public final class BackupCommand implements Callable<Integer> {
     @Mixin
     EngineOptions engine;
 
-    @Option(names = "--bandwidth-limit-mibps", paramLabel = "MIBPS", defaultValue = "0",
-            description = "cap on upload rate in MiB/s; 0 = none (default: ${DEFAULT-VALUE})")
-    double bandwidthLimitMibps;
-
     @Option(names = "--point-id", paramLabel = "ID", description = "restore point id (default: time and device)")
     String pointId;
 
@@ -56,12 +52,9 @@ public final class BackupCommand implements Callable<Integer> {
         if (!Files.exists(device)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "device " + device + " does not exist");
         }
-        if (bandwidthLimitMibps < 0) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--bandwidth-limit-mibps must be >= 0");
-        }
         SnapshotProvider provider = engine.provider(spec.commandLine());
         BackupSettings settings = new BackupSettings(common.node(), device, full, engine.diffStorage(),
-                engine.diffLimitBytes(), engine.workers(), engine.uploads(), (long) (bandwidthLimitMibps * (1 << 20)),
+                engine.diffLimitBytes(), engine.workers(), engine.uploads(), engine.bandwidthLimitBytesPerSecond(),
                 engine.chunkSizeBytes(), !noDirectIo, !noFreeze,
                 Optional.ofNullable(pointId));
         BackupListener progress = new ProgressPrinter(System.err, System.console() != null);

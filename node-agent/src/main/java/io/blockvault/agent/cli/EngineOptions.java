@@ -36,6 +36,10 @@ public final class EngineOptions {
             description = "chunk size of a first backup (default: ${DEFAULT-VALUE})")
     int chunkSizeMib;
 
+    @Option(names = "--bandwidth-limit-mibps", paramLabel = "MIBPS", defaultValue = "0",
+            description = "cap on upload rate in MiB/s; 0 = none (default: ${DEFAULT-VALUE})")
+    double bandwidthLimitMibps;
+
     /** Checks the values, picks the snapshot provider (warning when it falls back) and prepares its storage. */
     public SnapshotProvider provider(CommandLine cmd) throws IOException {
         if (chunkSizeMib < 1 || chunkSizeMib > 64) {
@@ -44,6 +48,10 @@ public final class EngineOptions {
         if (diffLimitMib < 1 || uploads < 1 || (workers != null && workers < 1)) {
             throw new CommandLine.ParameterException(cmd, "--diff-limit-mib, --uploads and --workers must be "
                     + "positive");
+        }
+        if (bandwidthLimitMibps < 0) {
+            throw new CommandLine.ParameterException(cmd, "--bandwidth-limit-mibps must be >= 0 (0: no limit), got "
+                    + bandwidthLimitMibps);
         }
         SnapshotProviders.Choice choice;
         try {
@@ -72,6 +80,11 @@ public final class EngineOptions {
 
     public int uploads() {
         return uploads;
+    }
+
+    /** 0: no limit. */
+    public long bandwidthLimitBytesPerSecond() {
+        return (long) (bandwidthLimitMibps * (1 << 20));
     }
 
     public int chunkSizeBytes() {

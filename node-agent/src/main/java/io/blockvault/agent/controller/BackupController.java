@@ -44,9 +44,11 @@ public final class BackupController extends JobController<Backup> {
      *                   that repository's agent on this node
      * @param policy     the BackupPolicy whose DaemonSet runs this agent, or null; Backups another policy
      *                   created are left to that policy's agent
+     * @param moduleState the node's snapshot module ({@code RunCommand.moduleState}), written to the
+     *                   {@code status.moduleState} of every Backup this agent runs; null: not reported
      */
-    public record Settings(String node, String repository, String policy, int concurrency, Duration progressInterval,
-            Duration resync, Retries retries) {
+    public record Settings(String node, String repository, String policy, String moduleState, int concurrency,
+            Duration progressInterval, Duration resync, Retries retries) {
         public Settings {
             Objects.requireNonNull(node, "node");
             Objects.requireNonNull(repository, "repository");
@@ -139,7 +141,7 @@ public final class BackupController extends JobController<Backup> {
 
     @Override
     List<String> keptWhenLeftBehind() {
-        return List.of("startTime", "progress");
+        return List.of("startTime", "progress", "moduleState");
     }
 
     @Override
@@ -165,6 +167,10 @@ public final class BackupController extends JobController<Backup> {
             this.device = b.getSpec().device();
             this.full = b.getSpec().type() == BackupType.Full;
             this.status = status(b);
+            if (settings.moduleState() != null) {
+                // In every write, so a failed Backup says it too (a missing module is often why).
+                status.put("moduleState", settings.moduleState());
+            }
         }
 
         void queued(boolean waiting) {

@@ -1,6 +1,7 @@
 package io.blockvault.agent.controller;
 
 import io.blockvault.agent.backup.RepositoryConnector;
+import io.blockvault.agent.blksnap.SnapshotControl;
 import io.blockvault.agent.cli.EngineOptions;
 import io.blockvault.agent.cli.Nodes;
 import io.blockvault.agent.cli.RepositoryOptions;
@@ -8,10 +9,12 @@ import io.blockvault.agent.modules.ModuleState;
 import io.blockvault.agent.restore.RestoreEngine;
 import io.blockvault.agent.restore.RestoreSettings;
 import io.blockvault.agent.snapshot.SnapshotProvider;
+import io.blockvault.agent.snapshot.SnapshotProviders;
 import io.blockvault.repository.client.Repository;
 import io.blockvault.repository.format.ChunkCodec;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -99,13 +102,13 @@ public final class RunCommand implements Callable<Integer> {
         Optional<ModuleState> modules = ModuleState.read(moduleStateFile);
         modules.filter(m -> !m.reason().loaded()).ifPresent(m -> System.err.println("warning: no snapshot module: "
                 + m.line()));
+        String moduleState = moduleState(modules);
         SnapshotProvider provider = engine.provider(spec.commandLine());
         String nodeName = nodeName();
         ChunkCodec codec = repositoryOptions.codec();
         RepositoryConnector repository = repositoryOptions.connector(spec.commandLine());
-        EngineBackupRunner runner = new EngineBackupRunner(nodeName, repository, codec, provider,
-                new EngineBackupRunner.Tuning(engine.diffStorage(), engine.diffLimitBytes(), engine.workers(),
-                        engine.uploads(), engine.chunkSizeBytes(), true, true, 0), Clock.systemUTC(), modules);
+        EngineBackupRunner runner = new EngineBackupRunner(nodeName, repository, codec, provider, tuning(),
+                Clock.systemUTC(), modules);
         CountDownLatch stopping = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);
         // SIGTERM: stop watching and close in the main thread; the hook waits so the JVM does not halt first.
@@ -127,7 +130,7 @@ public final class RunCommand implements Callable<Integer> {
         Duration progress = Duration.ofSeconds(progressIntervalSeconds);
         try (KubernetesClient client = new KubernetesClientBuilder().build();
                 BackupController backups = new BackupController(client, new BackupController.Settings(nodeName,
-                        repositoryName, policyName, concurrency, progress, Duration.ofMinutes(5),
+                        repositoryName, policyName, moduleState, concurrency, progress, Duration.ofMinutes(5),
                         new BackupController.Retries(repositoryRetries,
                                 BackupController.Retries.DEFAULT.firstBackoff())),
                         new DeviceResolver(), runner, Clock.systemUTC());
@@ -138,7 +141,7 @@ public final class RunCommand implements Callable<Integer> {
             restores.start();
             System.err.println("blockvault-agent: watching Backups and Restores of node " + nodeName
                     + " for repository " + repositoryName + (policyName == null ? "" : " (policy " + policyName + ")")
-                    + "; at most " + concurrency + " backups at once");
+                    + "; at most " + concurrency + " backups at once; snapshot module: " + moduleState);
             stopping.await();
             System.err.println("blockvault-agent: stopping; a Backup or Restore still running is marked Failed "
                     + "(AgentRestarted) by the next start");
@@ -146,6 +149,31 @@ public final class RunCommand implements Callable<Integer> {
             closed.countDown();
         }
         return 0;
+    }
+
+    /** Reported in status.moduleState without a verdict of build-and-load and without a loaded module. */
+    static final String NOT_LOADED = "NotLoaded";
+
+    /**
+     * The node's snapshot module as every Backup's {@code status.moduleState} reports it: the reason of
+     * build-and-load's verdict, else (an agent started without the init container) the module that
+     * {@code --snapshot auto} would use, ours or Veeam's, else {@value #NOT_LOADED}.
+     */
+    static String moduleState(Optional<ModuleState> verdict) {
+        if (verdict.isPresent()) {
+            return verdict.get().reason().name();
+        }
+        if (!SnapshotProviders.moduleLoaded()) {
+            return NOT_LOADED;
+        }
+        return (Files.exists(SnapshotControl.DEVICES.get(0)) ? ModuleState.Reason.BlksnapLoaded
+                : ModuleState.Reason.VeeamBlksnapLoaded).name();
+    }
+
+    /** The engine settings of every backup this agent runs, from the options (checked by the provider's choice). */
+    EngineBackupRunner.Tuning tuning() {
+        return new EngineBackupRunner.Tuning(engine.diffStorage(), engine.diffLimitBytes(), engine.workers(),
+                engine.uploads(), engine.chunkSizeBytes(), true, true, engine.bandwidthLimitBytesPerSecond());
     }
 
     private static String orEnv(String value, String env) {

@@ -125,8 +125,13 @@ class BackupControllerIT {
     }
 
     BackupController controller(String repository, String policy, int concurrency, BackupRunner runner) {
+        return controller(repository, policy, null, concurrency, runner);
+    }
+
+    BackupController controller(String repository, String policy, String moduleState, int concurrency,
+            BackupRunner runner) {
         BackupController c = new BackupController(client, new BackupController.Settings(NODE, repository, policy,
-                concurrency, Duration.ZERO, Duration.ofSeconds(30), BackupController.Retries.DEFAULT),
+                moduleState, concurrency, Duration.ZERO, Duration.ofSeconds(30), BackupController.Retries.DEFAULT),
                 new DeviceResolver(), runner, Clock.systemUTC());
         cleanup.add(c);
         c.start();
@@ -289,8 +294,8 @@ class BackupControllerIT {
     @Test
     void transientRepositoryFailuresAreRetriedABoundedNumberOfTimesOthersNot() throws Exception {
         List<Path> ran = new CopyOnWriteArrayList<>();
-        BackupController c = new BackupController(client, new BackupController.Settings(NODE, "main", "edge", 1,
-                Duration.ZERO, Duration.ofSeconds(30), new BackupController.Retries(2, Duration.ofMillis(50))),
+        BackupController c = new BackupController(client, new BackupController.Settings(NODE, "main", "edge", null,
+                1, Duration.ZERO, Duration.ofSeconds(30), new BackupController.Retries(2, Duration.ofMillis(50))),
                 new DeviceResolver(), (device, full, listener) -> {
                     ran.add(device);
                     if (device.toString().equals("/dev/null")) {
@@ -323,8 +328,9 @@ class BackupControllerIT {
     }
 
     /**
-     * The init container's verdict reaches the Backup: a NoSnap backup says why there was no module;
-     * an agent told to use blksnap fails with that reason instead of reading the live device.
+     * The init container's verdict reaches the Backup: status.moduleState carries its reason; a NoSnap
+     * backup says why there was no module; an agent told to use blksnap fails with that reason
+     * instead of reading the live device, and its failed Backup has the moduleState too.
      */
     @Test
     void theModuleLoadersReasonIsReportedWithoutASnapshotModule() throws Exception {
@@ -333,18 +339,20 @@ class BackupControllerIT {
         LoopDevice disk = loop("disk-nomod");
         Optional<ModuleState> secureBoot = Optional.of(new ModuleState(ModuleState.Reason.SecureBootKeyMissing,
                 "Secure Boot is on and the kernel rejected the signature of bdevfilter"));
-        controller(1, engine(new NoSnapProvider(), secureBoot));
+        controller("main", "edge", "SecureBootKeyMissing", 1, engine(new NoSnapProvider(), secureBoot));
         create("nosnap", NODE, disk.device().toString());
         BackupStatus s = awaitPhase("nosnap", BackupPhase.Succeeded);
         assertThat(s.mode()).isEqualTo(BackupMode.NoSnap);
         assertThat(s.modeReason()).contains("SecureBootKeyMissing: Secure Boot is on");
+        assertThat(s.moduleState()).isEqualTo("SecureBootKeyMissing");
         cleanup.remove(cleanup.size() - 1).close();
 
-        controller(1, engine(new BlksnapProvider(), secureBoot));
+        controller("main", "edge", "SecureBootKeyMissing", 1, engine(new BlksnapProvider(), secureBoot));
         create("needs-module", NODE, disk.device().toString());
         BackupStatus f = awaitPhase("needs-module", BackupPhase.Failed);
         assertThat(f.reason()).isEqualTo("SecureBootKeyMissing");
         assertThat(f.message()).contains("no blksnap module on this node", "rejected the signature");
+        assertThat(f.moduleState()).isEqualTo("SecureBootKeyMissing");
     }
 
     @Test
@@ -397,11 +405,18 @@ class BackupControllerIT {
         awaitPhase("two", BackupPhase.Succeeded);
     }
 
+    /**
+     * The agent process as the DaemonSet starts it: a key directory, the certificate checked for a
+     * name, the init container's state file (its reason becomes every Backup's status.moduleState),
+     * the policy's bandwidth limit.
+     */
     @Test
     void runnerJarRunsTheLoopWithKubeconfigAndNodeNameFromTheEnvironment() throws Exception {
         LoopDevice disk = loop("disk1");
-        // Configured as the DaemonSet does it: a key directory, the certificate checked for a name.
         Path keys = TestRepository.writeKeyDir(Files.createDirectories(dir.resolve("keys")), "key-1", 1);
+        Path moduleState = dir.resolve("module-state");
+        new ModuleState(ModuleState.Reason.SecureBootKeyMissing, "Secure Boot is on and the kernel rejected the "
+                + "signature of bdevfilter").write(moduleState);
         Path log = dir.resolve("agent.log");
         Path jar;
         try (var files = Files.list(Path.of("target"))) {
@@ -411,9 +426,9 @@ class BackupControllerIT {
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-jar", jar.toAbsolutePath().toString(), "run", "--repository", repo.address(), "--ca-file",
                 repo.caFile().toString(), "--server-name", "localhost", "--token-file", repo.tokenFile().toString(),
-                "--key-dir", keys.toString(), "--module-state-file", dir.resolve("no-module-state").toString(),
+                "--key-dir", keys.toString(), "--module-state-file", moduleState.toString(),
                 "--repository-name", "main", "--snapshot", "nosnap", "--diff-storage", dir.toString(), "--workers",
-                "2", "--concurrency", "1", "--restore-file-dir", dir.toString())
+                "2", "--concurrency", "1", "--bandwidth-limit-mibps", "256", "--restore-file-dir", dir.toString())
                 .redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("KUBECONFIG", api.kubeconfig().toString());
         pb.environment().put("NODE_NAME", NODE);
@@ -433,6 +448,7 @@ class BackupControllerIT {
             assertThat(b.getStatus().phase()).as(() -> readLog(log)).isEqualTo(BackupPhase.Succeeded);
         });
         assertThat(points()).containsExactly(get("from-process").getStatus().restorePointId());
+        assertThat(get("from-process").getStatus().moduleState()).isEqualTo("SecureBootKeyMissing");
 
         // The same process runs a Restore of that Backup to a file.
         Path image = dir.resolve("from-process.img");

@@ -227,7 +227,7 @@ class RepositoryRestartIT {
                 TestRepository.codec(), snapshots, new EngineBackupRunner.Tuning(dir, 64L << 20, 2, 2, CHUNK, true,
                         false, 4L << 20), Clock.systemUTC(), Optional.empty());
         BackupController controller = new BackupController(client, new BackupController.Settings(NODE, "main", null,
-                1, Duration.ZERO, Duration.ofSeconds(30), new BackupController.Retries(3, Duration.ofSeconds(2))),
+                null, 1, Duration.ZERO, Duration.ofSeconds(30), new BackupController.Retries(3, Duration.ofSeconds(2))),
                 new DeviceResolver(), runner, Clock.systemUTC());
         cleanup.add(controller);
         controller.start();

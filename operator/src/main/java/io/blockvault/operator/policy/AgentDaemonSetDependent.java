@@ -131,6 +131,9 @@ public class AgentDaemonSetDependent extends OwnedDependentResource<DaemonSet, B
         if (spec.concurrency() != null) {
             agentArgs.add("--concurrency=" + spec.concurrency());
         }
+        if (spec.bandwidthLimitMiBps() != null) {
+            agentArgs.add("--bandwidth-limit-mibps=" + spec.bandwidthLimitMiBps());
+        }
         List<EnvVar> env = List.of(
                 new EnvVarBuilder().withName("NODE_NAME").withNewValueFrom().withNewFieldRef()
                         .withFieldPath("spec.nodeName").endFieldRef().endValueFrom().build(),

@@ -317,8 +317,10 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>, Cleaner
             String lastSuccess = sorted.stream().filter(b -> BackupHistory.phase(b) == BackupPhase.Succeeded)
                     .map(b -> b.getStatus().completionTime()).filter(Objects::nonNull).findFirst().orElse(null);
             BackupMode mode = latest.getStatus() == null ? null : latest.getStatus().mode();
+            // The agent's word (status.moduleState of its Backup); none until it has claimed the latest.
+            String moduleState = latest.getStatus() == null ? null : latest.getStatus().moduleState();
             result.add(new BackupPolicyStatus.NodeStatus(latest.getSpec().nodeName(), latest.getSpec().device(),
-                    latest.getMetadata().getName(), BackupHistory.phase(latest), mode, lastSuccess, null));
+                    latest.getMetadata().getName(), BackupHistory.phase(latest), mode, lastSuccess, moduleState));
         }
         result.sort(Comparator.comparing(BackupPolicyStatus.NodeStatus::nodeName)
                 .thenComparing(BackupPolicyStatus.NodeStatus::device));

@@ -48,6 +48,7 @@ class AgentDaemonSetIT extends OperatorTestBase {
                   devices:
                     - path: /dev/nvme0n1
                   schedule: "@daily"
+                  bandwidthLimitMiBps: 40
                   diffStorage:
                     directory: /var/lib/bv-diff
                 """);
@@ -104,7 +105,8 @@ class AgentDaemonSetIT extends OperatorTestBase {
                 "--token-file=/var/run/secrets/blockvault/repository/token", "--key-dir=/etc/blockvault/keys",
                 "--diff-storage=/var/lib/bv-diff", "--module-state-file=/run/blockvault/module-state",
                 "--restore-file-dir=/var/lib/blockvault/restore",
-                "--diff-limit-mib=4096", "--concurrency=1"); // the CRD's defaults of the policy
+                "--diff-limit-mib=4096", "--concurrency=1", // the CRD's defaults of the policy
+                "--bandwidth-limit-mibps=40");
 
         Map<String, Volume> volumes = pod.getVolumes().stream().collect(Collectors.toMap(Volume::getName, v -> v));
         // External repository: its CA bundle travels in a pod annotation, projected as a file.
@@ -177,6 +179,8 @@ class AgentDaemonSetIT extends OperatorTestBase {
         assertThat(agent.getArgs()).contains("--repository-name=vault", "--policy-name=core",
                 "--repository=vault-repository." + OperatorIdentity.NAMESPACE + ".svc:6162",
                 "--diff-storage=/var/lib/blockvault/diff");
+        // No bandwidthLimitMiBps in the policy: the agent uploads unlimited.
+        assertThat(agent.getArgs()).noneMatch(a -> a.startsWith("--bandwidth-limit-mibps"));
         Map<String, Volume> volumes = pod.getVolumes().stream().collect(Collectors.toMap(Volume::getName, v -> v));
         var ca = volumes.get("repository-ca").getSecret();
         assertThat(ca.getSecretName()).isEqualTo("vault-repository-ca");

@@ -39,6 +39,7 @@ class AgentDaemonSetTest {
                     - path: /dev/nvme0n1
                   schedule: "@daily"
                   concurrency: 2
+                  bandwidthLimitMiBps: 40
                   diffStorage:
                     directory: /var/lib/bv-diff
                     limitMiB: 2048
@@ -137,6 +138,7 @@ class AgentDaemonSetTest {
         assertThat(option(run, "--diff-storage").toString()).isEqualTo("/var/lib/bv-diff");
         assertThat((Long) option(run, "--diff-limit-mib")).isEqualTo(2048L);
         assertThat((Integer) option(run, "--concurrency")).isEqualTo(2);
+        assertThat((Double) option(run, "--bandwidth-limit-mibps")).isEqualTo(40.0);
         assertThat(option(run, "--module-state-file").toString()).isEqualTo(AgentDaemonSetDependent.MODULE_STATE_FILE);
         assertThat(option(run, "--restore-file-dir").toString()).isEqualTo("/var/lib/blockvault/restore");
         // The restore directory is the node's, at the same path, so a restored file outlives the pod.

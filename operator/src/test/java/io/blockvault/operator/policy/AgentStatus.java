@@ -31,9 +31,14 @@ public final class AgentStatus {
     }
 
     public static void succeed(KubernetesClient client, Backup backup, Instant completion) {
-        apply(client, backup, Map.of("phase", "Succeeded", "mode", "Cbt", "restorePointId",
-                "rp-" + backup.getMetadata().getName(), "startTime", completion.minusSeconds(30).toString(),
-                "completionTime", completion.toString(), "progress", Map.of("scannedBytes", 4096,
-                        "changedBytes", 1024, "sentBytes", 512, "percent", 100)));
+        succeed(client, backup, completion, "BlksnapLoaded");
+    }
+
+    /** Succeeded as an agent whose node's snapshot module is in {@code moduleState} (a ModuleState reason). */
+    public static void succeed(KubernetesClient client, Backup backup, Instant completion, String moduleState) {
+        apply(client, backup, Map.of("phase", "Succeeded", "mode", "Cbt", "moduleState", moduleState,
+                "restorePointId", "rp-" + backup.getMetadata().getName(), "startTime",
+                completion.minusSeconds(30).toString(), "completionTime", completion.toString(), "progress",
+                Map.of("scannedBytes", 4096, "changedBytes", 1024, "sentBytes", 512, "percent", 100)));
     }
 }

@@ -102,9 +102,19 @@ class BackupPolicySchedulingIT extends OperatorTestBase {
             assertThat(status.nodes()).extracting(n -> n.nodeName()).containsExactly("a1", "a1", "a2", "a2");
         });
 
-        // The agents finish the fulls; the next day brings four more, incremental now (the full is
-        // one day old, the interval is seven).
-        first.forEach(b -> AgentStatus.succeed(admin, b, tick1.plusSeconds(600)));
+        // The agents finish the fulls, each reporting its node's snapshot module: nodes[] shows the
+        // latest Backup's result, mode and moduleState per (node, device).
+        first.forEach(b -> AgentStatus.succeed(admin, b, tick1.plusSeconds(600),
+                b.getSpec().nodeName().equals("a1") ? "BlksnapLoaded" : "VeeamBlksnapLoaded"));
+        eventually().untilAsserted(() -> assertThat(admin.resources(BackupPolicy.class).withName("nightly").get()
+                .getStatus().nodes()).extracting(n -> n.nodeName() + " " + n.device() + " " + n.lastResult() + " "
+                        + n.lastMode() + " " + n.moduleState())
+                .containsExactly("a1 /dev/disk/by-id/nvme-data Succeeded Cbt BlksnapLoaded",
+                        "a1 /dev/vd* Succeeded Cbt BlksnapLoaded",
+                        "a2 /dev/disk/by-id/nvme-data Succeeded Cbt VeeamBlksnapLoaded",
+                        "a2 /dev/vd* Succeeded Cbt VeeamBlksnapLoaded"));
+
+        // The next day brings four more, incremental now (the full is one day old, the interval is seven).
         Instant tick2 = nextBerlin0130(tick1);
         clock.set(tick2.plusSeconds(5));
         eventually().until(() -> backupsOf("nightly").size() == 8);
