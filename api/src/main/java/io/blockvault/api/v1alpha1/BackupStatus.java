@@ -26,12 +26,4 @@ public record BackupStatus(
         String reason,
         String message,
         List<Condition> conditions) {
-
-    /** A status without {@code moduleState}, as agents before that field wrote it. */
-    public BackupStatus(BackupPhase phase, BackupMode mode, String modeReason, String restorePointId,
-            String parentRestorePointId, Boolean crashConsistent, String startTime, String completionTime,
-            String immutableUntil, Progress progress, String reason, String message, List<Condition> conditions) {
-        this(phase, mode, modeReason, restorePointId, parentRestorePointId, crashConsistent, null, startTime,
-                completionTime, immutableUntil, progress, reason, message, conditions);
-    }
 }

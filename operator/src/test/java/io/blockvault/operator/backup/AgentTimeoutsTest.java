@@ -65,7 +65,7 @@ class AgentTimeoutsTest {
     }
 
     private static BackupStatus running(Instant updated) {
-        return new BackupStatus(BackupPhase.Running, null, null, null, null, null, CREATED.toString(), null, null,
+        return new BackupStatus(BackupPhase.Running, null, null, null, null, null, null, CREATED.toString(), null, null,
                 new Progress(null, null, null, null, 5, null, null, updated.toString()), null, null, null);
     }
 

@@ -259,7 +259,7 @@ class RepositoryConnectionIT extends OperatorTestBase {
                 """.formatted(name, Labels.DELETE_RESTORE_POINT, deletePoint, policy == null ? "" : "policy: " + policy,
                 node, device));
         admin.resources(Backup.class).withName(name).editStatus(b -> {
-            b.setStatus(new BackupStatus(BackupPhase.Succeeded, null, null, pointId, null, true, null,
+            b.setStatus(new BackupStatus(BackupPhase.Succeeded, null, null, pointId, null, true, null, null,
                     Instant.now().toString(), null, null, null, null, null));
             return b;
         });

@@ -24,7 +24,7 @@ class BackupMetricsTest {
         Backup b = new Backup();
         b.setMetadata(new ObjectMetaBuilder().withName(uid).withUid(uid).build());
         b.setSpec(new BackupSpec("p", "main", node, "/dev/sda", BackupType.Auto));
-        b.setStatus(new BackupStatus(phase, mode, null, null, null, null, start == null ? null : start.toString(),
+        b.setStatus(new BackupStatus(phase, mode, null, null, null, null, null, start == null ? null : start.toString(),
                 end == null ? null : end.toString(), null, new Progress(1000L, 1000L, 100L, 40L, 100, null, null,
                         null), reason, null, null));
         return b;

@@ -63,7 +63,7 @@ class MetricNamesInChartTest {
         Backup b = new Backup();
         b.setMetadata(new ObjectMetaBuilder().withName(uid).withUid(uid).build());
         b.setSpec(new BackupSpec("p", "main", "n1", "/dev/sda", BackupType.Auto));
-        b.setStatus(new BackupStatus(phase, BackupMode.Cbt, null, null, null, null, START.plusSeconds(10).toString(),
+        b.setStatus(new BackupStatus(phase, BackupMode.Cbt, null, null, null, null, null, START.plusSeconds(10).toString(),
                 START.plusSeconds(70).toString(), null, new Progress(1000L, 1000L, 100L, 40L, 100, null, null, null),
                 reason, null, null));
         return b;

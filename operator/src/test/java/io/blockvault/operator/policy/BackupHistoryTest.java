@@ -28,7 +28,7 @@ class BackupHistoryTest {
         b.setSpec(new BackupSpec("p", "main", "n1", "/dev/sda", type));
         if (phase != null) {
             b.setStatus(new BackupStatus(phase, null, null, null, null, null, null, null, null, null, null, null,
-                    null));
+                    null, null));
         }
         return b;
     }
