@@ -284,6 +284,23 @@ case_agent() {
 		agent_fail "after the reboot read $scanned and sent $sent of $size bytes"
 		return
 	fi
+	# Quick rollback: back to the last point on the device itself, rewriting only
+	# the chunks the tracker saw change since (files written after it must go).
+	cp /tmp/agent.md5 /tmp/agent-b3.md5
+	agent_files /mnt/a/four 3
+	umount /mnt/a || { result FAIL agent "umount before the rollback"; return; }
+	agent restore --point "$(json_field /tmp/b3.json pointId)" --target $src --quick-rollback \
+		--diff-storage /diff/agent > /tmp/r2.json 2> /tmp/agent.err || { agent_fail "quick rollback"; return; }
+	echo "quick rollback: $(cat /tmp/r2.json)"
+	rewritten=$(json_field /tmp/r2.json chunksRewritten)
+	total=$(json_field /tmp/r2.json chunksTotal)
+	[ "$(json_field /tmp/r2.json quickRollback)" = true ] || { agent_fail "the rollback was not quick"; return; }
+	[ "$rewritten" -gt 0 ] && [ "$rewritten" -le $((total / 4)) ] ||
+		{ agent_fail "quick rollback rewrote $rewritten of $total chunks"; return; }
+	fsck.ext4 -fn $src || { agent_fail "fsck after the quick rollback"; return; }
+	mount -t ext4 $src /mnt/a || { agent_fail "mount after the quick rollback"; return; }
+	(cd /mnt/a && md5sum -c /tmp/agent-b3.md5) || { agent_fail "checksums after the quick rollback"; return; }
+	[ ! -e /mnt/a/four ] || { agent_fail "files written after the point survived the rollback"; return; }
 	bvtest detach $src || { result FAIL agent "detach"; return; }
 	umount /mnt/a || { result FAIL agent "umount"; return; }
 	loop_down 4
