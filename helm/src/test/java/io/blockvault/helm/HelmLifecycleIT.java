@@ -3,17 +3,23 @@ package io.blockvault.helm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.blockvault.api.v1alpha1.Backup;
+import io.blockvault.api.v1alpha1.BackupPolicy;
 import io.blockvault.api.v1alpha1.BackupRepository;
 import io.blockvault.testing.KubeApiServer;
+import io.blockvault.testing.ProjectPaths;
 import io.blockvault.testing.KubeApiServer.CommandResult;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Comparator;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -39,7 +45,7 @@ class HelmLifecycleIT {
     }
 
     @Test
-    void installUpgradeAndUninstallKeepUserData() throws IOException {
+    void installUpgradeAndUninstallKeepUserData() throws Exception {
         KubernetesClient client = api.client();
 
         // --create-namespace makes a namespace without PodSecurity labels: the notes say how to label it.
@@ -126,6 +132,8 @@ class HelmLifecycleIT {
         assertThat(crd("backups.blockvault.io").getSpec().getVersions().get(0).getAdditionalPrinterColumns())
                 .anyMatch(c -> c.getName().equals("Upgraded"));
 
+        operatorWithTheChartsRbacReconcilesTheExamplePolicy(client);
+
         CommandResult uninstall = helm.run("uninstall", RELEASE, "--namespace", NAMESPACE, "--wait");
         assertThat(uninstall.exitCode()).as(uninstall.output()).isZero();
         assertThat(client.apps().deployments().inNamespace(NAMESPACE).withName("bv-operator").get()).isNull();
@@ -142,6 +150,60 @@ class HelmLifecycleIT {
         assertThat(crd("backups.blockvault.io")).isNotNull();
         assertThat(client.resources(Backup.class).withName("on-demand").get()).isNotNull();
         assertThat(client.resources(BackupRepository.class).withName("main").get()).isNotNull();
+    }
+
+    /**
+     * The operator's runner jar as the ServiceAccount the chart installed (impersonated: no kubelet
+     * mounts a token here) reconciles the chart's repository and examples/nightly-policy.yaml: a
+     * rule missing from the chart's RBAC would leave those objects unmade.
+     */
+    private static void operatorWithTheChartsRbacReconcilesTheExamplePolicy(KubernetesClient client)
+            throws IOException, InterruptedException {
+        Path jar;
+        try (Stream<Path> files = Files.list(ProjectPaths.root().resolve("operator/target"))) {
+            jar = files.filter(f -> f.getFileName().toString().endsWith("-runner.jar")).findFirst().orElseThrow(
+                    () -> new IllegalStateException("no operator runner jar: build it first (./mvnw -pl operator "
+                            + "package)"));
+        }
+        int port;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        Path log = Files.createTempFile("operator", ".log");
+        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx256m", "-jar", jar.toString()).redirectErrorStream(true).redirectOutput(log.toFile());
+        builder.environment().put("KUBECONFIG", api.kubeconfig().toString());
+        builder.environment().put("KUBERNETES_IMPERSONATE_USERNAME",
+                "system:serviceaccount:" + NAMESPACE + ":" + RELEASE + "-operator");
+        builder.environment().put("QUARKUS_KUBERNETES_CLIENT_NAMESPACE", NAMESPACE);
+        builder.environment().put("QUARKUS_HTTP_PORT", Integer.toString(port));
+        Process operator = builder.start();
+        try {
+            BackupPolicy policy = client.getKubernetesSerialization().unmarshal(
+                    Files.readString(ProjectPaths.root().resolve("examples/nightly-policy.yaml")), BackupPolicy.class);
+            client.resource(policy).create();
+            Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
+                assertThat(operator.isAlive()).as("operator running; its log: " + log).isTrue();
+                assertThat(client.apps().daemonSets().inNamespace(NAMESPACE).withName("nightly-agent").get())
+                        .isNotNull();
+                assertThat(client.apps().statefulSets().inNamespace(NAMESPACE).withName("main-repository").get())
+                        .isNotNull();
+                assertThat(client.secrets().inNamespace(NAMESPACE).withName("main-repository-encryption-key").get())
+                        .isNotNull();
+                assertThat(client.resources(BackupPolicy.class).withName("nightly").get().getStatus()).isNotNull();
+                assertThat(client.resources(BackupPolicy.class).withName("nightly").get().getStatus()
+                        .nextScheduleTime()).isNotNull();
+            });
+            client.resources(BackupPolicy.class).withName("nightly").delete();
+            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> client.apps().daemonSets()
+                    .inNamespace(NAMESPACE).withName("nightly-agent").get() == null);
+            assertThat(Files.readString(log)).doesNotContain("Forbidden").doesNotContain("forbidden");
+        } finally {
+            operator.destroy();
+            if (!operator.waitFor(30, TimeUnit.SECONDS)) {
+                operator.destroyForcibly();
+            }
+        }
     }
 
     private static CustomResourceDefinition crd(String name) {
