@@ -45,6 +45,10 @@ public class BackupReconciler implements Reconciler<Backup>, Cleaner<Backup> {
 
     public static final String NAME = "backup";
     public static final String DELETION_FIELD_MANAGER = "blockvault-operator-deletion";
+    /** Owns {@code status.immutableUntil}: the lock the repository's guard set on the point. */
+    public static final String IMMUTABILITY_FIELD_MANAGER = "blockvault-operator-immutability";
+    /** How soon to look again while the guard has not sealed a new point yet. */
+    static final Duration SEAL_RETRY = Duration.ofSeconds(15);
     /** Condition type while a requested restore point deletion waits (False, with the reason). */
     public static final String DELETION_CONDITION = "RestorePointDeleted";
     static final Duration UNAVAILABLE_RETRY = Duration.ofMinutes(1);
@@ -55,6 +59,7 @@ public class BackupReconciler implements Reconciler<Backup>, Cleaner<Backup> {
     private final Clock clock;
     private final BackupMetrics metrics;
     private final RestorePointCatalog catalog;
+    private final PointLocks pointLocks;
 
     public BackupReconciler(OperatorSettings settings, Clock clock, BackupMetrics metrics,
             RestorePointCatalog catalog) {
@@ -62,13 +67,17 @@ public class BackupReconciler implements Reconciler<Backup>, Cleaner<Backup> {
         this.clock = clock;
         this.metrics = metrics;
         this.catalog = catalog;
+        this.pointLocks = new PointLocks(catalog, clock);
     }
 
     @Override
     public UpdateControl<Backup> reconcile(Backup backup, Context<Backup> context) {
         metrics.observe(backup);
         BackupPhase phase = backup.getStatus() == null ? null : backup.getStatus().phase();
-        if (phase == BackupPhase.Succeeded || phase == BackupPhase.Failed) {
+        if (phase == BackupPhase.Succeeded) {
+            return recordImmutability(backup, context.getClient());
+        }
+        if (phase == BackupPhase.Failed) {
             return UpdateControl.noUpdate();
         }
         Instant now = clock.instant();
@@ -141,6 +150,39 @@ public class BackupReconciler implements Reconciler<Backup>, Cleaner<Backup> {
         }
     }
 
+    /**
+     * Copies the lock the guard set on a succeeded Backup's point into {@code status.immutableUntil}
+     * (the agent cannot know it: the guard seals the point after the commit). Looks again while the
+     * point waits to be sealed or the repository cannot be asked; stops when the point is gone.
+     */
+    private UpdateControl<Backup> recordImmutability(Backup backup, KubernetesClient client) {
+        String pointId = backup.getStatus().restorePointId();
+        if (pointId == null || backup.getStatus().immutableUntil() != null) {
+            return UpdateControl.noUpdate();
+        }
+        PointLocks.Lookup lookup;
+        try {
+            lookup = pointLocks.lookup(backup.getSpec().repository(), backup.getSpec().nodeName(), pointId);
+        } catch (RepositoryUnavailableException e) {
+            if (RepositoryUnavailableException.NOT_FOUND.equals(e.reason())
+                    || UnavailableRestorePointCatalog.REASON.equals(e.reason())) {
+                return UpdateControl.noUpdate();
+            }
+            LOG.debugf("immutability of Backup %s not known yet: %s", backup.getMetadata().getName(), e.getMessage());
+            return UpdateControl.<Backup>noUpdate().rescheduleAfter(UNAVAILABLE_RETRY);
+        }
+        switch (lookup.state()) {
+            case WAITING:
+                return UpdateControl.<Backup>noUpdate().rescheduleAfter(SEAL_RETRY);
+            case ABSENT:
+                return UpdateControl.noUpdate();
+            default:
+                boolean written = applyStatus(client, backup, IMMUTABILITY_FIELD_MANAGER,
+                        Map.of("immutableUntil", lookup.until().orElseThrow().toString()));
+                return written ? UpdateControl.noUpdate() : UpdateControl.<Backup>noUpdate().rescheduleAfter(SEAL_RETRY);
+        }
+    }
+
     /** Shortly after the lock ends when that is within the hour, else in an hour; a minute while unsealed. */
     static Duration lockRetry(Optional<Instant> lockedUntil, Instant now) {
         if (lockedUntil.isEmpty()) {
@@ -159,18 +201,27 @@ public class BackupReconciler implements Reconciler<Backup>, Cleaner<Backup> {
             Instant now) {
         var conditions = Conditions.after(backup.getStatus().conditions(), backup.getMetadata().getGeneration(), now)
                 .set(DELETION_CONDITION, false, reason, message).build();
+        applyStatus(client, backup, DELETION_FIELD_MANAGER, Map.of("conditions", conditions));
+    }
+
+    /** Server-side apply of some status fields under one field manager; other owners' fields stay. */
+    private static boolean applyStatus(KubernetesClient client, Backup backup, String fieldManager,
+            Map<String, Object> fields) {
         GenericKubernetesResource patch = new GenericKubernetesResource();
         patch.setApiVersion(backup.getApiVersion());
         patch.setKind(backup.getKind());
         patch.setMetadata(new ObjectMetaBuilder().withName(backup.getMetadata().getName()).build());
-        patch.setAdditionalProperty("status", Map.of("conditions", conditions));
+        patch.setAdditionalProperty("status", fields);
         try {
             client.resource(patch).subresource("status").patch(new PatchContext.Builder()
-                    .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(DELETION_FIELD_MANAGER)
+                    .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(fieldManager)
                     .withForce(true).build());
+            return true;
         } catch (KubernetesClientException e) {
-            // The Event says the same; a status write racing the object's removal must not fail the cleanup.
-            LOG.debugf("could not record %s on Backup %s: %s", reason, backup.getMetadata().getName(), e.getMessage());
+            // Both callers can do without: the deletion has its Event, the lock is looked up again.
+            LOG.debugf("could not write %s of Backup %s: %s", fields.keySet(), backup.getMetadata().getName(),
+                    e.getMessage());
+            return false;
         }
     }
 }

@@ -379,6 +379,9 @@ class RepositoryConnectionIT extends OperatorTestBase {
             eventually().until(() -> !admin.resources(Backup.class).withName(name).get().getMetadata().getFinalizers()
                     .isEmpty());
         }
+        // The lock the guard set reaches the Backup's status (the agent cannot know it at its commit).
+        eventually().until(() -> lockEnd.toString().equals(admin.resources(Backup.class).withName("kept").get()
+                .getStatus().immutableUntil()));
         for (String name : List.of("gone", "kept", "plain")) {
             admin.resources(Backup.class).withName(name).delete();
         }
