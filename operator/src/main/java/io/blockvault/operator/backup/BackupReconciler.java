@@ -10,13 +10,10 @@ import io.blockvault.operator.retention.RestorePointCatalog;
 import io.blockvault.operator.retention.UnavailableRestorePointCatalog;
 import io.blockvault.operator.status.Conditions;
 import io.blockvault.operator.status.EventRecorder;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.blockvault.operator.status.StatusApply;
 import io.fabric8.kubernetes.api.model.Node;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -204,18 +201,11 @@ public class BackupReconciler implements Reconciler<Backup>, Cleaner<Backup> {
         applyStatus(client, backup, DELETION_FIELD_MANAGER, Map.of("conditions", conditions));
     }
 
-    /** Server-side apply of some status fields under one field manager; other owners' fields stay. */
+    /** {@link StatusApply} that logs instead of failing the reconcile; false when nothing was written. */
     private static boolean applyStatus(KubernetesClient client, Backup backup, String fieldManager,
             Map<String, Object> fields) {
-        GenericKubernetesResource patch = new GenericKubernetesResource();
-        patch.setApiVersion(backup.getApiVersion());
-        patch.setKind(backup.getKind());
-        patch.setMetadata(new ObjectMetaBuilder().withName(backup.getMetadata().getName()).build());
-        patch.setAdditionalProperty("status", fields);
         try {
-            client.resource(patch).subresource("status").patch(new PatchContext.Builder()
-                    .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(fieldManager)
-                    .withForce(true).build());
+            StatusApply.apply(client, backup, fieldManager, fields);
             return true;
         } catch (KubernetesClientException e) {
             // Both callers can do without: the deletion has its Event, the lock is looked up again.

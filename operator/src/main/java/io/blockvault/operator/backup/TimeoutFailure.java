@@ -1,12 +1,9 @@
 package io.blockvault.operator.backup;
 
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.blockvault.operator.status.StatusApply;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,16 +35,8 @@ public final class TimeoutFailure {
         status.put("message", timeout.message());
         status.put("completionTime", now.toString());
         status.put("conditions", conditions);
-        GenericKubernetesResource patch = new GenericKubernetesResource();
-        patch.setApiVersion(judged.getApiVersion());
-        patch.setKind(judged.getKind());
-        patch.setMetadata(new ObjectMetaBuilder().withName(judged.getMetadata().getName())
-                .withResourceVersion(judged.getMetadata().getResourceVersion()).build());
-        patch.setAdditionalProperty("status", status);
         try {
-            client.resource(patch).subresource("status").patch(new PatchContext.Builder()
-                    .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(FIELD_MANAGER).withForce(true)
-                    .build());
+            StatusApply.apply(client, judged, FIELD_MANAGER, status, judged.getMetadata().getResourceVersion());
             return true;
         } catch (KubernetesClientException e) {
             if (e.getCode() == 409) {

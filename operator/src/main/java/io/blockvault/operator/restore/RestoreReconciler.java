@@ -11,13 +11,10 @@ import io.blockvault.operator.backup.TimeoutFailure;
 import io.blockvault.operator.config.OperatorSettings;
 import io.blockvault.operator.status.Conditions;
 import io.blockvault.operator.status.EventRecorder;
+import io.blockvault.operator.status.StatusApply;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.Node;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
@@ -109,14 +106,7 @@ public class RestoreReconciler implements Reconciler<Restore> {
 
         List<Condition> next = conditions.build();
         if (!next.equals(own(previous))) {
-            GenericKubernetesResource patch = new GenericKubernetesResource();
-            patch.setApiVersion(restore.getApiVersion());
-            patch.setKind(restore.getKind());
-            patch.setMetadata(new ObjectMetaBuilder().withName(restore.getMetadata().getName()).build());
-            patch.setAdditionalProperty("status", Map.of("conditions", next));
-            // Forced: the field manager is this reconciler's alone, and the apply names only its condition.
-            client.resource(patch).subresource("status").patch(new PatchContext.Builder()
-                    .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(FIELD_MANAGER).withForce(true).build());
+            StatusApply.apply(client, restore, FIELD_MANAGER, Map.of("conditions", next));
         }
         return recheck.map(d -> UpdateControl.<Restore>noUpdate().rescheduleAfter(d))
                 .orElseGet(UpdateControl::noUpdate);
