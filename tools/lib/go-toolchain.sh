@@ -207,6 +207,9 @@ _bv_go_install() {
 bv_go_build_in_module() {
     local name="$1" moddir="$2" pkg="$3" version="$4"
     shift 4
+    # Checked also when the binary is cached: the committed module must be what it builds.
+    grep -qw "$pkg $version" "$moddir/go.sum" 2>/dev/null && [ -f "$moddir/go.mod" ] \
+        || bv_die "$moddir/go.mod and go.sum must pin $pkg $version (both committed)"
     bv_go_cached_binary "$name" "$version" _bv_go_build_in "$moddir" "$pkg" "$@"
 }
 
