@@ -152,7 +152,7 @@ bv_start_agent() {
         java -Xmx384m -jar "$(bv_jar node-agent)" run --node "$node" --repository-name "$bv_repository" \
         --repository "127.0.0.1:$BLOCKVAULT_REPOSITORY_PORT" --server-name "$bv_server_name" \
         --ca-file "$bv_run/repository-ca/ca.crt" --token-file "$bv_run/repository/node-$node.token" \
-        --key-dir "$bv_run/keys" --min-free-mib 0 --progress-interval-seconds 1 "$@"
+        --key-dir "$bv_run/keys" --progress-interval-seconds 1 "$@"
     bv_await 60 "agent $node watching" grep -q 'watching' "$bv_run/procs/agent-$node.log"
 }
 

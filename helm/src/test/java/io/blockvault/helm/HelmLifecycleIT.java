@@ -89,7 +89,7 @@ class HelmLifecycleIT {
                 .getTemplate().getSpec().getContainers().get(0).getEnv())
                 .anyMatch(e -> e.getName().equals("BLOCKVAULT_OPERATOR_OPERATOR_SERVICE_ACCOUNT")
                         && e.getValue().equals("bv-operator"));
-        assertThat(client.rbac().clusterRoles().withName("bv-agent").get().getRules()).hasSize(2);
+        assertThat(client.rbac().clusterRoles().withName("bv-agent").get().getRules()).hasSize(3);
         assertThat(client.rbac().clusterRoles().withName("bv-operator").get().getRules()).isNotEmpty();
         assertThat(client.network().networkPolicies().inNamespace(NAMESPACE).withName("bv-repository").get())
                 .isNotNull();
@@ -184,7 +184,7 @@ class HelmLifecycleIT {
             client.resource(policy).create();
             Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
                 assertThat(operator.isAlive()).as("operator running; its log: " + log).isTrue();
-                assertThat(client.apps().daemonSets().inNamespace(NAMESPACE).withName("nightly-agent").get())
+                assertThat(client.apps().daemonSets().inNamespace(NAMESPACE).withName("blockvault-agent").get())
                         .isNotNull();
                 assertThat(client.apps().statefulSets().inNamespace(NAMESPACE).withName("main-repository").get())
                         .isNotNull();
@@ -196,7 +196,7 @@ class HelmLifecycleIT {
             });
             client.resources(BackupPolicy.class).withName("nightly").delete();
             Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> client.apps().daemonSets()
-                    .inNamespace(NAMESPACE).withName("nightly-agent").get() == null);
+                    .inNamespace(NAMESPACE).withName("blockvault-agent").get() == null);
             assertThat(Files.readString(log)).doesNotContain("Forbidden").doesNotContain("forbidden");
         } finally {
             operator.destroy();

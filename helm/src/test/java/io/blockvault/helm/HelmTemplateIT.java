@@ -135,11 +135,11 @@ class HelmTemplateIT {
         NetworkPolicy policy = object(rendered, NetworkPolicy.class, "bv-repository");
         Path operator = ProjectPaths.root().resolve("operator/src/main/java/io/blockvault/operator");
         String repositoryApp = constant(operator.resolve("repository/RepositoryNames.java"), "APP");
-        String agentApp = constant(operator.resolve("policy/AgentDaemonSetDependent.java"), "APP");
+        String agentApp = constant(operator.resolve("policy/AgentDaemonSet.java"), "APP");
         assertThat(Files.readString(operator.resolve("repository/RepositoryStatefulSetDependent.java")))
                 .contains("RepositoryDependents.labels(repository, \"repository\")");
-        assertThat(Files.readString(operator.resolve("policy/AgentDaemonSetDependent.java")))
-                .contains("Labels.of(APP, policyName, \"agent\")");
+        assertThat(Files.readString(operator.resolve("policy/AgentDaemonSet.java")))
+                .contains("Labels.of(APP, NAME, \"agent\")");
 
         assertThat(policy.getSpec().getPodSelector().getMatchLabels()).isEqualTo(
                 Map.of("app.kubernetes.io/name", repositoryApp, "app.kubernetes.io/component", "repository"));

@@ -2,6 +2,7 @@ package io.blockvault.operator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.blockvault.operator.policy.AgentDaemonSet;
 import io.blockvault.api.v1alpha1.BackupPolicy;
 import io.blockvault.testing.KubeApiServer;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -69,7 +70,7 @@ class OperatorMainIT extends OperatorTestBase {
                     URI.create("http://127.0.0.1:" + port + "/q/health/ready")).build(),
                     HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200));
             eventually().until(() -> admin.apps().daemonSets().inNamespace(OperatorIdentity.NAMESPACE)
-                    .withName("wired-agent").get() != null);
+                    .withName(AgentDaemonSet.NAME).get() != null);
             eventually().until(() -> admin.resources(BackupPolicy.class).withName("wired").get().getStatus()
                     .nextScheduleTime() != null);
             assertThat(admin.leases().inNamespace(OperatorIdentity.NAMESPACE).withName("blockvault-operator-leader")

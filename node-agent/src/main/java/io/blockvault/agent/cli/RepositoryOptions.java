@@ -104,7 +104,15 @@ public final class RepositoryOptions {
         if (caFile == null || tokenFile == null) {
             throw new picocli.CommandLine.ParameterException(cmd, "--repository needs --ca-file and --token-file");
         }
-        String remote = where.remote;
+        return remote(cmd, where.remote, caFile, serverName, tokenFile, connections);
+    }
+
+    /**
+     * What opens a connection pool to the transport at {@code remote} (HOST:PORT), checked now: the
+     * address's form, the token file, the server name. Shared with the DaemonSet's repositories.
+     */
+    public static RepositoryConnector remote(picocli.CommandLine cmd, String remote, Path caFile, String serverName,
+            Path tokenFile, int connections) throws IOException {
         int colon = remote.lastIndexOf(':');
         if (colon <= 0 || colon == remote.length() - 1) {
             throw new picocli.CommandLine.ParameterException(cmd, "--repository must be HOST:PORT, got '" + remote
@@ -126,11 +134,9 @@ public final class RepositoryOptions {
         }
         String host = remote.substring(0, colon);
         String trusted = serverName != null ? serverName : host;
-        Path ca = caFile;
-        Path token = tokenFile;
         int pooled = Math.max(1, connections);
         // The token is read at every open: a projected ServiceAccount token is rotated by the kubelet.
-        return () -> ConnectionPool.of(new TransportClient.Endpoint(host, port, Tls.client(ca),
-                Files.readString(token).trim()).withServerName(trusted), pooled);
+        return () -> ConnectionPool.of(new TransportClient.Endpoint(host, port, Tls.client(caFile),
+                Files.readString(tokenFile).trim()).withServerName(trusted), pooled);
     }
 }

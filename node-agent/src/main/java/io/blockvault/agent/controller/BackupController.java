@@ -3,9 +3,11 @@ package io.blockvault.agent.controller;
 import io.blockvault.agent.backup.BackupResult;
 import io.blockvault.api.v1alpha1.Backup;
 import io.blockvault.api.v1alpha1.BackupPhase;
+import io.blockvault.api.v1alpha1.BackupPolicy;
 import io.blockvault.api.v1alpha1.BackupType;
 import io.blockvault.repository.client.BackupProgress;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -16,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -40,18 +43,16 @@ public final class BackupController extends JobController<Backup> {
     /**
      * What the controller is told at start.
      *
-     * @param repository the BackupRepository this agent writes to; Backups naming another are left to
-     *                   that repository's agent on this node
-     * @param policy     the BackupPolicy whose DaemonSet runs this agent, or null; Backups another policy
-     *                   created are left to that policy's agent
+     * @param repositories the BackupRepositories this agent serves; a Backup naming another waits
+     *                   Pending for the agent that the operator configures with it
      * @param moduleState the node's snapshot module ({@code RunCommand.moduleState}), written to the
      *                   {@code status.moduleState} of every Backup this agent runs; null: not reported
      */
-    public record Settings(String node, String repository, String policy, String moduleState, int concurrency,
+    public record Settings(String node, Set<String> repositories, String moduleState, int concurrency,
             Duration progressInterval, Duration resync, Retries retries) {
         public Settings {
             Objects.requireNonNull(node, "node");
-            Objects.requireNonNull(repository, "repository");
+            repositories = Set.copyOf(repositories);
             Objects.requireNonNull(retries, "retries");
             if (concurrency < 1) {
                 throw new IllegalArgumentException("concurrency must be at least 1, got " + concurrency);
@@ -115,16 +116,10 @@ public final class BackupController extends JobController<Backup> {
         if (b.getSpec() == null || !settings.node().equals(b.getSpec().nodeName())) {
             return false; // the field selector already filters; never act on another node's Backup
         }
-        if (!settings.repository().equals(b.getSpec().repository())) {
-            // Another repository's agent on this node runs it (one agent DaemonSet per policy).
-            LOG.log(Level.DEBUG, "Backup {0} names repository {1}; left to that repository''s agent",
+        if (!settings.repositories().contains(b.getSpec().repository())) {
+            // The operator rolls out this node's agent with that repository; the new pod claims it.
+            LOG.log(Level.DEBUG, "Backup {0} names repository {1}, which this agent does not serve yet; left Pending",
                     b.getMetadata().getName(), b.getSpec().repository());
-            return false;
-        }
-        if (settings.policy() != null && b.getSpec().policy() != null
-                && !settings.policy().equals(b.getSpec().policy())) {
-            LOG.log(Level.DEBUG, "Backup {0} belongs to policy {1}; left to that policy''s agent",
-                    b.getMetadata().getName(), b.getSpec().policy());
             return false;
         }
         return true;
@@ -155,6 +150,8 @@ public final class BackupController extends JobController<Backup> {
     private final class Job {
         private final String name;
         private final String uid;
+        private final String repository;
+        private final String policy;
         private final String device;
         private final boolean full;
         private final JobStatus status;
@@ -164,6 +161,8 @@ public final class BackupController extends JobController<Backup> {
         Job(Backup b) {
             this.name = b.getMetadata().getName();
             this.uid = b.getMetadata().getUid();
+            this.repository = b.getSpec().repository();
+            this.policy = b.getSpec().policy();
             this.device = b.getSpec().device();
             this.full = b.getSpec().type() == BackupType.Full;
             this.status = status(b);
@@ -194,7 +193,7 @@ public final class BackupController extends JobController<Backup> {
             for (int retry = 0; ; retry++) {
                 try {
                     Path resolved = resolver.resolve(device);
-                    BackupResult result = runner.run(resolved, full, this::progress);
+                    BackupResult result = runner.run(repository, resolved, full, policyTuning(), this::progress);
                     succeed(result, retriedAfter);
                     return;
                 } catch (Exception e) {
@@ -219,6 +218,24 @@ public final class BackupController extends JobController<Backup> {
                     }
                     return;
                 }
+            }
+        }
+
+        /**
+         * The settings of the Backup's policy, read when the backup starts (so an edit of the policy
+         * applies to its next backup without restarting the agent); none for an on-demand Backup or
+         * one whose policy was deleted since.
+         */
+        private PolicyTuning policyTuning() throws JobFailure {
+            if (policy == null) {
+                return PolicyTuning.NONE;
+            }
+            try {
+                return PolicyTuning.of(client.resources(BackupPolicy.class).withName(policy).get());
+            } catch (KubernetesClientException e) {
+                throw new JobFailure("PolicyUnreadable", "could not read BackupPolicy '" + policy + "' for its "
+                        + "diffStorage and bandwidthLimitMiBps (HTTP " + e.getCode() + ": " + e.getMessage()
+                        + "); the agent's ServiceAccount needs get on backuppolicies.blockvault.io", e);
             }
         }
 

@@ -9,5 +9,10 @@ import java.nio.file.Path;
 @FunctionalInterface
 public interface BackupRunner {
 
-    BackupResult run(Path device, boolean full, BackupListener listener) throws IOException, JobFailure;
+    /**
+     * @param repository the BackupRepository the Backup names (one this agent serves)
+     * @param policy     the settings of the Backup's policy that override the agent's defaults
+     */
+    BackupResult run(String repository, Path device, boolean full, PolicyTuning policy, BackupListener listener)
+            throws IOException, JobFailure;
 }

@@ -1,6 +1,5 @@
 package io.blockvault.agent.controller;
 
-import io.blockvault.agent.backup.RepositoryConnector;
 import io.blockvault.agent.backup.BackupEngine;
 import io.blockvault.agent.backup.BackupResult;
 import io.blockvault.agent.backup.BackupSettings;
@@ -10,26 +9,25 @@ import io.blockvault.agent.snapshot.SnapshotProviders;
 import io.blockvault.api.v1alpha1.BackupMode;
 import io.blockvault.repository.client.BackupListener;
 import io.blockvault.repository.client.Repository;
-import io.blockvault.repository.format.ChunkCodec;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Optional;
 
 /**
- * The {@link BackupEngine} as the controller runs it: a repository opened per backup (so an
- * unreachable repository fails one Backup, not the agent), the node's keys and snapshot provider.
+ * The {@link BackupEngine} as the controller runs it: the Backup's repository opened per backup (so
+ * an unreachable repository fails one Backup, not the agent) with that repository's keys, the
+ * node's snapshot provider, and the agent's tuning under the policy's own settings.
  */
 public final class EngineBackupRunner implements BackupRunner {
 
-    /** Engine settings that are the same for every backup of this agent (bandwidth 0: unlimited). */
+    /** The agent's engine settings, which a policy's {@link PolicyTuning} may override (bandwidth 0: unlimited). */
     public record Tuning(Path diffStorage, long diffLimitBytes, int workers, int uploads, int chunkSizeBytes,
             boolean directIo, boolean freeze, long bandwidthLimitBytesPerSecond) {
     }
 
     private final String node;
-    private final RepositoryConnector repository;
-    private final ChunkCodec codec;
+    private final ServedRepositories repositories;
     private final SnapshotProvider snapshots;
     private final Tuning tuning;
     private final Clock clock;
@@ -39,11 +37,10 @@ public final class EngineBackupRunner implements BackupRunner {
      * @param modules what the init container's build-and-load found, if it ran: says why there is no
      *                snapshot module in a NoSnap result or a blksnap failure
      */
-    public EngineBackupRunner(String node, RepositoryConnector repository, ChunkCodec codec,
-            SnapshotProvider snapshots, Tuning tuning, Clock clock, Optional<ModuleState> modules) {
+    public EngineBackupRunner(String node, ServedRepositories repositories, SnapshotProvider snapshots,
+            Tuning tuning, Clock clock, Optional<ModuleState> modules) {
         this.node = node;
-        this.repository = repository;
-        this.codec = codec;
+        this.repositories = repositories;
         this.snapshots = snapshots;
         this.tuning = tuning;
         this.clock = clock;
@@ -51,7 +48,9 @@ public final class EngineBackupRunner implements BackupRunner {
     }
 
     @Override
-    public BackupResult run(Path device, boolean full, BackupListener listener) throws IOException, JobFailure {
+    public BackupResult run(String repository, Path device, boolean full, PolicyTuning policy,
+            BackupListener listener) throws IOException, JobFailure {
+        ServedRepositories.Served target = repositories.get(repository);
         if (snapshots.name().equals("blksnap") && !SnapshotProviders.moduleLoaded()) {
             // --snapshot blksnap: no silent fallback to an inconsistent copy.
             ModuleState m = modules.filter(s -> !s.reason().loaded()).orElse(null);
@@ -59,13 +58,13 @@ public final class EngineBackupRunner implements BackupRunner {
                     + "this node" + (m != null ? ": " + m.message() : "; check the agent pod's init container "
                     + "(build-and-load) log"));
         }
-        BackupSettings settings = new BackupSettings(node, device, full, tuning.diffStorage(),
-                tuning.diffLimitBytes(), tuning.workers(), tuning.uploads(), tuning.bandwidthLimitBytesPerSecond(),
-                tuning.chunkSizeBytes(),
-                tuning.directIo(), tuning.freeze(), Optional.empty());
+        Tuning t = policy.over(tuning);
+        BackupSettings settings = new BackupSettings(node, device, full, t.diffStorage(), t.diffLimitBytes(),
+                t.workers(), t.uploads(), t.bandwidthLimitBytesPerSecond(), t.chunkSizeBytes(), t.directIo(),
+                t.freeze(), Optional.empty());
         BackupResult r;
-        try (Repository repo = repository.open()) {
-            r = new BackupEngine(repo, codec, snapshots, clock).backup(settings, listener);
+        try (Repository repo = target.connector().open()) {
+            r = new BackupEngine(repo, target.codec(), snapshots, clock).backup(settings, listener);
         }
         Optional<ModuleState> why = modules.filter(s -> !s.reason().loaded());
         return r.mode() == BackupMode.NoSnap && why.isPresent()

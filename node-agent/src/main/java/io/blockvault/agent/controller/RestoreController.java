@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.Optional;
 
 /**
@@ -44,18 +45,19 @@ public final class RestoreController extends JobController<Restore> {
     /** Runs one restore of a resolved point to a checked target; the controller's view of the engine. */
     @FunctionalInterface
     public interface RestoreRunner {
-        RestoreResult run(PointRef point, Path target, boolean force, RestoreListener listener) throws IOException;
+        RestoreResult run(String repository, PointRef point, Path target, boolean force, RestoreListener listener)
+                throws IOException, JobFailure;
     }
 
     /**
      * @param restoreFileDir the only directory a {@code spec.target.file} may be in (a host directory
      *                       mounted at the same path, so the file outlives the pod)
      */
-    public record Settings(String node, String repository, Path restoreFileDir, Duration progressInterval,
+    public record Settings(String node, Set<String> repositories, Path restoreFileDir, Duration progressInterval,
             Duration resync) {
         public Settings {
             Objects.requireNonNull(node, "node");
-            Objects.requireNonNull(repository, "repository");
+            repositories = Set.copyOf(repositories);
             Objects.requireNonNull(restoreFileDir, "restoreFileDir");
         }
     }
@@ -84,9 +86,9 @@ public final class RestoreController extends JobController<Restore> {
         if (spec == null || spec.target() == null || !settings.node().equals(spec.target().nodeName())) {
             return false;
         }
-        if (!settings.repository().equals(spec.repository())) {
-            // Another repository's agent on this node runs it (one agent DaemonSet per policy).
-            LOG.log(Level.DEBUG, "Restore {0} names repository {1}; left to that repository''s agent",
+        if (!settings.repositories().contains(spec.repository())) {
+            // The operator rolls out this node's agent with that repository; the new pod claims it.
+            LOG.log(Level.DEBUG, "Restore {0} names repository {1}, which this agent does not serve yet; left Pending",
                     r.getMetadata().getName(), spec.repository());
             return false;
         }
@@ -205,7 +207,8 @@ public final class RestoreController extends JobController<Restore> {
             }
             LOG.log(Level.INFO, "Restore {0}: writing {1} to {2}", name, point, target);
             try {
-                RestoreResult r = runner.run(point, target, Boolean.TRUE.equals(spec.force()), this::progress);
+                RestoreResult r = runner.run(spec.repository(), point, target, Boolean.TRUE.equals(spec.force()),
+                        this::progress);
                 succeed(r);
             } catch (Exception e) {
                 JobFailure f = e instanceof JobFailure jf ? jf

@@ -1,17 +1,14 @@
 package io.blockvault.agent.controller;
 
-import io.blockvault.agent.backup.RepositoryConnector;
 import io.blockvault.agent.blksnap.SnapshotControl;
 import io.blockvault.agent.cli.EngineOptions;
 import io.blockvault.agent.cli.Nodes;
-import io.blockvault.agent.cli.RepositoryOptions;
 import io.blockvault.agent.modules.ModuleState;
 import io.blockvault.agent.restore.RestoreEngine;
 import io.blockvault.agent.restore.RestoreSettings;
 import io.blockvault.agent.snapshot.SnapshotProvider;
 import io.blockvault.agent.snapshot.SnapshotProviders;
 import io.blockvault.repository.client.Repository;
-import io.blockvault.repository.format.ChunkCodec;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.nio.file.Files;
@@ -28,8 +25,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code blockvault-agent run}: the DaemonSet process. Watches the Backups and Restores of this node
- * and runs them until SIGTERM. The Kubernetes client comes from the in-cluster service account or KUBECONFIG.
+ * {@code blockvault-agent run}: the DaemonSet process, one per node whatever the number of policies.
+ * Watches the Backups and Restores of this node for every repository it serves and runs them until
+ * SIGTERM. The Kubernetes client comes from the in-cluster service account or KUBECONFIG.
  */
 @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Run as the node's agent: watch this node's Backup and Restore objects, run them, report their "
@@ -43,18 +41,8 @@ public final class RunCommand implements Callable<Integer> {
             description = "this node's name (default: env NODE_NAME, else the host name)")
     String node;
 
-    @Option(names = "--repository-name", paramLabel = "NAME",
-            description = "the BackupRepository this agent writes to and reads from; Backups and Restores naming "
-                    + "another are left to that repository's agent (default: env BLOCKVAULT_REPOSITORY)")
-    String repositoryName;
-
-    @Option(names = "--policy-name", paramLabel = "NAME",
-            description = "the BackupPolicy whose DaemonSet runs this agent; Backups of other policies are left to "
-                    + "their agents (default: env BLOCKVAULT_POLICY; none: every Backup of the node)")
-    String policyName;
-
     @Mixin
-    RepositoryOptions repositoryOptions;
+    ServedRepositories.Options repositoryOptions;
 
     @Mixin
     EngineOptions engine;
@@ -76,7 +64,8 @@ public final class RunCommand implements Callable<Integer> {
     int repositoryRetries;
 
     @Option(names = "--concurrency", paramLabel = "N", defaultValue = "1",
-            description = "backups run at once on this node; the others wait Pending (default: ${DEFAULT-VALUE})")
+            description = "backups run at once on this node, of all policies together; the others wait Pending "
+                    + "(default: ${DEFAULT-VALUE})")
     int concurrency;
 
     @Option(names = "--progress-interval-seconds", paramLabel = "S", defaultValue = "5",
@@ -93,21 +82,14 @@ public final class RunCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--repository-retries must be 0 or more, got "
                     + repositoryRetries);
         }
-        String repositoryName = orEnv(this.repositoryName, "BLOCKVAULT_REPOSITORY");
-        if (repositoryName == null) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "run needs --repository-name NAME (or env "
-                    + "BLOCKVAULT_REPOSITORY): the BackupRepository whose Backups and Restores this agent runs");
-        }
-        String policyName = orEnv(this.policyName, "BLOCKVAULT_POLICY");
         Optional<ModuleState> modules = ModuleState.read(moduleStateFile);
         modules.filter(m -> !m.reason().loaded()).ifPresent(m -> System.err.println("warning: no snapshot module: "
                 + m.line()));
         String moduleState = moduleState(modules);
         SnapshotProvider provider = engine.provider(spec.commandLine());
         String nodeName = nodeName();
-        ChunkCodec codec = repositoryOptions.codec();
-        RepositoryConnector repository = repositoryOptions.connector(spec.commandLine());
-        EngineBackupRunner runner = new EngineBackupRunner(nodeName, repository, codec, provider, tuning(),
+        ServedRepositories repositories = repositoryOptions.resolve(spec.commandLine());
+        EngineBackupRunner runner = new EngineBackupRunner(nodeName, repositories, provider, tuning(),
                 Clock.systemUTC(), modules);
         CountDownLatch stopping = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);
@@ -120,27 +102,28 @@ public final class RunCommand implements Callable<Integer> {
                 Thread.currentThread().interrupt();
             }
         }, "agent-stop"));
-        RestoreController.RestoreRunner restorer = (point, target, force, listener) -> {
-            try (Repository repo = repository.open()) {
+        RestoreController.RestoreRunner restorer = (repositoryName, point, target, force, listener) -> {
+            ServedRepositories.Served served = repositories.get(repositoryName);
+            try (Repository repo = served.connector().open()) {
                 // No quick rollback from the cluster yet: always a full, verified write.
-                return new RestoreEngine(repo, codec, device -> Optional.empty()).restore(point,
+                return new RestoreEngine(repo, served.codec(), device -> Optional.empty()).restore(point,
                         new RestoreSettings(target, force, false, engine.uploads(), true), listener);
             }
         };
         Duration progress = Duration.ofSeconds(progressIntervalSeconds);
         try (KubernetesClient client = new KubernetesClientBuilder().build();
                 BackupController backups = new BackupController(client, new BackupController.Settings(nodeName,
-                        repositoryName, policyName, moduleState, concurrency, progress, Duration.ofMinutes(5),
+                        repositories.names(), moduleState, concurrency, progress, Duration.ofMinutes(5),
                         new BackupController.Retries(repositoryRetries,
                                 BackupController.Retries.DEFAULT.firstBackoff())),
                         new DeviceResolver(), runner, Clock.systemUTC());
                 RestoreController restores = new RestoreController(client, new RestoreController.Settings(nodeName,
-                        repositoryName, restoreFileDir, progress, Duration.ofMinutes(5)), restorer,
+                        repositories.names(), restoreFileDir, progress, Duration.ofMinutes(5)), restorer,
                         Clock.systemUTC())) {
             backups.start();
             restores.start();
             System.err.println("blockvault-agent: watching Backups and Restores of node " + nodeName
-                    + " for repository " + repositoryName + (policyName == null ? "" : " (policy " + policyName + ")")
+                    + " for repositories " + String.join(", ", repositories.names())
                     + "; at most " + concurrency + " backups at once; snapshot module: " + moduleState);
             stopping.await();
             System.err.println("blockvault-agent: stopping; a Backup or Restore still running is marked Failed "
@@ -174,14 +157,6 @@ public final class RunCommand implements Callable<Integer> {
     EngineBackupRunner.Tuning tuning() {
         return new EngineBackupRunner.Tuning(engine.diffStorage(), engine.diffLimitBytes(), engine.workers(),
                 engine.uploads(), engine.chunkSizeBytes(), true, true, engine.bandwidthLimitBytesPerSecond());
-    }
-
-    private static String orEnv(String value, String env) {
-        if (value != null && !value.isBlank()) {
-            return value;
-        }
-        String fromEnv = System.getenv(env);
-        return fromEnv == null || fromEnv.isBlank() ? null : fromEnv;
     }
 
     private String nodeName() {

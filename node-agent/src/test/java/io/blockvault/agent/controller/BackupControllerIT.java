@@ -15,6 +15,7 @@ import io.blockvault.agent.testing.TestRepository;
 import io.blockvault.api.v1alpha1.Backup;
 import io.blockvault.api.v1alpha1.BackupMode;
 import io.blockvault.api.v1alpha1.BackupPhase;
+import io.blockvault.api.v1alpha1.BackupPolicy;
 import io.blockvault.api.v1alpha1.BackupSpec;
 import io.blockvault.api.v1alpha1.BackupStatus;
 import io.blockvault.api.v1alpha1.BackupType;
@@ -32,6 +33,7 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -41,6 +43,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -121,16 +125,11 @@ class BackupControllerIT {
     }
 
     BackupController controller(int concurrency, BackupRunner runner) {
-        return controller("main", "edge", concurrency, runner);
+        return controller(Set.of("main"), null, concurrency, runner);
     }
 
-    BackupController controller(String repository, String policy, int concurrency, BackupRunner runner) {
-        return controller(repository, policy, null, concurrency, runner);
-    }
-
-    BackupController controller(String repository, String policy, String moduleState, int concurrency,
-            BackupRunner runner) {
-        BackupController c = new BackupController(client, new BackupController.Settings(NODE, repository, policy,
+    BackupController controller(Set<String> repositories, String moduleState, int concurrency, BackupRunner runner) {
+        BackupController c = new BackupController(client, new BackupController.Settings(NODE, repositories,
                 moduleState, concurrency, Duration.ZERO, Duration.ofSeconds(30), BackupController.Retries.DEFAULT),
                 new DeviceResolver(), runner, Clock.systemUTC());
         cleanup.add(c);
@@ -143,7 +142,9 @@ class BackupControllerIT {
     }
 
     BackupRunner engine(SnapshotProvider provider, Optional<ModuleState> modules) {
-        return new EngineBackupRunner(NODE, () -> repo.pool(2), TestRepository.codec(), provider,
+        ServedRepositories served = new ServedRepositories(Map.of("main",
+                new ServedRepositories.Served("main", () -> repo.pool(2), TestRepository.codec())));
+        return new EngineBackupRunner(NODE, served, provider,
                 new EngineBackupRunner.Tuning(dir, 64L << 20, 2, 2, CHUNK, true, false, 0), Clock.systemUTC(), modules);
     }
 
@@ -260,31 +261,65 @@ class BackupControllerIT {
     }
 
     /**
-     * Several agents on one node (one DaemonSet per policy): the agent of repository main leaves an
-     * on-demand Backup of repository offsite unclaimed, and one of another policy; the agent of
-     * offsite (policy core) then runs both.
+     * One agent per node, whatever the number of policies: it runs the Backups of every policy and of
+     * every repository it serves, each with its repository's name and its policy's settings read
+     * when the backup starts; a Backup naming a repository it does not serve stays unclaimed until an
+     * agent configured with it starts.
      */
     @Test
-    void backupsOfAnotherRepositoryOrPolicyAreLeftToThatAgent() throws Exception {
-        List<Path> ranMain = new CopyOnWriteArrayList<>();
-        controller("main", "edge", 1, recording(ranMain));
-        create("elsewhere", null, "offsite", NODE, "/dev/null");
-        create("other-policy", "core", "offsite", NODE, "/dev/zero");
-        create("own-policy", "edge", "main", NODE, "/dev/full");
+    void oneAgentRunsEveryPolicysBackupsWithThatPolicysSettings() throws Exception {
+        client.resource(Serialization.unmarshal("""
+                apiVersion: blockvault.io/v1alpha1
+                kind: BackupPolicy
+                metadata:
+                  name: core
+                spec:
+                  repository: offsite
+                  devices:
+                    - path: /dev/zero
+                  schedule: "@daily"
+                  bandwidthLimitMiBps: 8
+                  diffStorage:
+                    directory: /var/lib/bv-core-diff
+                    limitMiB: 512
+                """, BackupPolicy.class)).create();
+        cleanup.add(() -> client.resources(BackupPolicy.class).withName("core").delete());
+        Map<String, String> ran = new ConcurrentHashMap<>();
+        Map<String, PolicyTuning> tunings = new ConcurrentHashMap<>();
+        BackupRunner recording = (repository, device, full, policy, listener) -> {
+            ran.put(device.toString(), repository);
+            tunings.put(device.toString(), policy);
+            return new BackupResult(NODE, "p-" + System.nanoTime(), device.toString(), "null", 0, BackupMode.NoSnap,
+                    "test", "nosnap", false, Optional.empty(), PointStats.EMPTY, 0, 1, false, List.of());
+        };
+        controller(Set.of("main", "offsite"), null, 1, recording);
+        create("on-demand", null, "offsite", NODE, "/dev/null");
+        create("of-core", "core", "offsite", NODE, "/dev/zero");
+        create("of-edge", "edge", "main", NODE, "/dev/full");
+        create("unserved", "edge", "elsewhere", NODE, "/dev/random");
 
-        awaitPhase("own-policy", BackupPhase.Succeeded);
+        awaitPhase("on-demand", BackupPhase.Succeeded);
+        awaitPhase("of-core", BackupPhase.Succeeded);
+        awaitPhase("of-edge", BackupPhase.Succeeded);
+        assertThat(ran).containsOnly(Map.entry("/dev/null", "offsite"), Map.entry("/dev/zero", "offsite"),
+                Map.entry("/dev/full", "main"));
+        assertThat(tunings.get("/dev/zero")).isEqualTo(new PolicyTuning(Path.of("/var/lib/bv-core-diff"),
+                512L << 20, 8L << 20));
+        // No policy (on demand), or a policy that does not exist (edge): the agent's own defaults.
+        assertThat(tunings.get("/dev/null")).isEqualTo(PolicyTuning.NONE);
+        assertThat(tunings.get("/dev/full")).isEqualTo(PolicyTuning.NONE);
+
         await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10)).until(() ->
-                get("elsewhere").getStatus() == null && get("other-policy").getStatus() == null);
-        assertThat(get("elsewhere").getMetadata().getManagedFields()).extracting(ManagedFieldsEntry::getManager)
+                get("unserved").getStatus() == null);
+        assertThat(get("unserved").getMetadata().getManagedFields()).extracting(ManagedFieldsEntry::getManager)
                 .doesNotContain(StatusWriter.FIELD_MANAGER);
-        assertThat(ranMain).containsExactly(Path.of("/dev/full"));
-
-        List<Path> ranOffsite = new CopyOnWriteArrayList<>();
-        controller("offsite", "core", 1, recording(ranOffsite));
-        awaitPhase("elsewhere", BackupPhase.Succeeded);
-        awaitPhase("other-policy", BackupPhase.Succeeded);
-        assertThat(ranOffsite).containsExactlyInAnyOrder(Path.of("/dev/null"), Path.of("/dev/zero"));
-        assertThat(ranMain).containsExactly(Path.of("/dev/full"));
+        Map<String, String> later = new ConcurrentHashMap<>();
+        controller(Set.of("elsewhere"), null, 1, (repository, device, full, policy, listener) -> {
+            later.put(device.toString(), repository);
+            return recording.run(repository, device, full, policy, listener);
+        });
+        awaitPhase("unserved", BackupPhase.Succeeded);
+        assertThat(later).containsOnly(Map.entry("/dev/random", "elsewhere"));
     }
 
     /**
@@ -294,9 +329,9 @@ class BackupControllerIT {
     @Test
     void transientRepositoryFailuresAreRetriedABoundedNumberOfTimesOthersNot() throws Exception {
         List<Path> ran = new CopyOnWriteArrayList<>();
-        BackupController c = new BackupController(client, new BackupController.Settings(NODE, "main", "edge", null,
+        BackupController c = new BackupController(client, new BackupController.Settings(NODE, Set.of("main"), null,
                 1, Duration.ZERO, Duration.ofSeconds(30), new BackupController.Retries(2, Duration.ofMillis(50))),
-                new DeviceResolver(), (device, full, listener) -> {
+                new DeviceResolver(), (repository, device, full, policy, listener) -> {
                     ran.add(device);
                     if (device.toString().equals("/dev/null")) {
                         throw new java.io.IOException("upload failed", new java.net.ConnectException(
@@ -320,7 +355,7 @@ class BackupControllerIT {
     }
 
     static BackupRunner recording(List<Path> ran) {
-        return (device, full, listener) -> {
+        return (repository, device, full, policy, listener) -> {
             ran.add(device);
             return new BackupResult(NODE, "p-" + System.nanoTime(), device.toString(), "null", 0, BackupMode.NoSnap,
                     "test", "nosnap", false, Optional.empty(), PointStats.EMPTY, 0, 1, false, List.of());
@@ -339,7 +374,7 @@ class BackupControllerIT {
         LoopDevice disk = loop("disk-nomod");
         Optional<ModuleState> secureBoot = Optional.of(new ModuleState(ModuleState.Reason.SecureBootKeyMissing,
                 "Secure Boot is on and the kernel rejected the signature of bdevfilter"));
-        controller("main", "edge", "SecureBootKeyMissing", 1, engine(new NoSnapProvider(), secureBoot));
+        controller(Set.of("main"), "SecureBootKeyMissing", 1, engine(new NoSnapProvider(), secureBoot));
         create("nosnap", NODE, disk.device().toString());
         BackupStatus s = awaitPhase("nosnap", BackupPhase.Succeeded);
         assertThat(s.mode()).isEqualTo(BackupMode.NoSnap);
@@ -347,7 +382,7 @@ class BackupControllerIT {
         assertThat(s.moduleState()).isEqualTo("SecureBootKeyMissing");
         cleanup.remove(cleanup.size() - 1).close();
 
-        controller("main", "edge", "SecureBootKeyMissing", 1, engine(new BlksnapProvider(), secureBoot));
+        controller(Set.of("main"), "SecureBootKeyMissing", 1, engine(new BlksnapProvider(), secureBoot));
         create("needs-module", NODE, disk.device().toString());
         BackupStatus f = awaitPhase("needs-module", BackupPhase.Failed);
         assertThat(f.reason()).isEqualTo("SecureBootKeyMissing");
@@ -361,7 +396,7 @@ class BackupControllerIT {
         new StatusWriter(client, Backup.class).apply("interrupted", Map.of("phase", "Running", "startTime",
                 "2026-01-01T00:00:00Z"));
         List<Path> ran = new CopyOnWriteArrayList<>();
-        controller(1, (device, full, listener) -> {
+        controller(1, (repository, device, full, policy, listener) -> {
             ran.add(device);
             throw new IllegalStateException("must not run");
         });
@@ -376,7 +411,7 @@ class BackupControllerIT {
     @Test
     void atMostConcurrencyBackupsRunAndTheOthersWaitPending() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
-        controller(1, (device, full, listener) -> {
+        controller(1, (repository, device, full, policy, listener) -> {
             try {
                 release.await(60, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
@@ -482,7 +517,7 @@ class BackupControllerIT {
     @Test
     void progressIsWrittenWhileRunning() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
-        controller(1, (device, full, listener) -> {
+        controller(1, (repository, device, full, policy, listener) -> {
             listener.progress(new BackupProgress(8L << 20, 8L << 20, 4L << 20, 2L << 20, 1L << 20, 1, 0, 0,
                     1_048_576.0, java.util.OptionalLong.of(4), false));
             try {

@@ -223,11 +223,12 @@ class RepositoryRestartIT {
                 TestRepository.TOKEN);
         Counting snapshots = new Counting();
         // 4 MiB/s: the 32 MiB upload takes about 8 s, so the kill lands in the middle of it.
-        EngineBackupRunner runner = new EngineBackupRunner(NODE, () -> ConnectionPool.of(endpoint, 2),
-                TestRepository.codec(), snapshots, new EngineBackupRunner.Tuning(dir, 64L << 20, 2, 2, CHUNK, true,
-                        false, 4L << 20), Clock.systemUTC(), Optional.empty());
-        BackupController controller = new BackupController(client, new BackupController.Settings(NODE, "main", null,
-                null, 1, Duration.ZERO, Duration.ofSeconds(30), new BackupController.Retries(3, Duration.ofSeconds(2))),
+        ServedRepositories served = new ServedRepositories(java.util.Map.of("main", new ServedRepositories.Served(
+                "main", () -> ConnectionPool.of(endpoint, 2), TestRepository.codec())));
+        EngineBackupRunner runner = new EngineBackupRunner(NODE, served, snapshots, new EngineBackupRunner.Tuning(dir,
+                64L << 20, 2, 2, CHUNK, true, false, 4L << 20), Clock.systemUTC(), Optional.empty());
+        BackupController controller = new BackupController(client, new BackupController.Settings(NODE,
+                java.util.Set.of("main"), null, 1, Duration.ZERO, Duration.ofSeconds(30), new BackupController.Retries(3, Duration.ofSeconds(2))),
                 new DeviceResolver(), runner, Clock.systemUTC());
         cleanup.add(controller);
         controller.start();

@@ -99,7 +99,7 @@ class RestoreControllerIT {
     }
 
     RestoreController controller(String repository, RestoreController.RestoreRunner runner) {
-        RestoreController c = new RestoreController(client, new RestoreController.Settings(NODE, repository,
+        RestoreController c = new RestoreController(client, new RestoreController.Settings(NODE, java.util.Set.of(repository),
                 dir, Duration.ZERO, Duration.ofSeconds(30)), runner, Clock.systemUTC());
         cleanup.add(c);
         c.start();
@@ -108,7 +108,7 @@ class RestoreControllerIT {
 
     /** The runner `run` uses: the engine over a repository opened per restore. */
     RestoreController.RestoreRunner engine() {
-        return (point, target, force, listener) -> {
+        return (repository, point, target, force, listener) -> {
             try (Repository r = repo.pool(2)) {
                 return new RestoreEngine(r, TestRepository.codec(), device -> Optional.empty()).restore(point,
                         new RestoreSettings(target, force, false, 2, true), listener);
@@ -199,7 +199,7 @@ class RestoreControllerIT {
         String version = get("to-device").getMetadata().getResourceVersion();
         cleanup.remove(cleanup.size() - 1).close();
         List<Path> ran = new CopyOnWriteArrayList<>();
-        controller((p, t, force, listener) -> {
+        controller((repository, p, t, force, listener) -> {
             ran.add(t);
             throw new IllegalStateException("must not run");
         });
@@ -220,9 +220,9 @@ class RestoreControllerIT {
         cleanup.add(() -> Host.ok(dir, "umount", mnt.toString()));
         List<Path> ran = new CopyOnWriteArrayList<>();
         RestoreController.RestoreRunner real = engine();
-        controller((p, t, force, listener) -> {
+        controller((repository, p, t, force, listener) -> {
             ran.add(t);
-            return real.run(p, t, force, listener);
+            return real.run(repository, p, t, force, listener);
         });
         create("mounted", "main", fromBackup("nightly"), device(NODE, target.device()), false);
         create("pvc", "main", fromBackup("nightly"), new RestoreSpec.Target(NODE, null, null,
@@ -256,16 +256,16 @@ class RestoreControllerIT {
         assertThat(noDevice.reason()).isEqualTo("DeviceNotFound");
         assertThat(noDevice.message()).contains("/dev/blockvault-test-none", "spec.target.device");
         assertThat(ran).as("nothing was written").isEmpty();
-        // A Restore of another repository is that repository's agent's: left unclaimed here.
+        // A Restore of a repository this agent does not serve: left unclaimed here.
         assertThat(get("elsewhere").getStatus()).isNull();
         assertThat(get("offsite-point").getStatus()).isNull();
         assertThat(file).doesNotExist();
 
-        // The agent of offsite (here the same transport) runs its Restore by point id, and refuses the
+        // An agent serving offsite (here the same transport) runs its Restore by point id, and refuses the
         // one whose Backup 'nightly' was written to main.
-        controller("offsite", (p, t, force, listener) -> {
+        controller("offsite", (repository, p, t, force, listener) -> {
             ran.add(t);
-            return real.run(p, t, force, listener);
+            return real.run(repository, p, t, force, listener);
         });
         awaitPhase("offsite-point", BackupPhase.Succeeded);
         assertThat(Files.readAllBytes(file)).isEqualTo(source.readDevice());
@@ -286,7 +286,7 @@ class RestoreControllerIT {
     @Test
     void progressIsWrittenWhileRunningAndARestoreLeftRunningFails() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
-        controller((point, target, force, listener) -> {
+        controller((repository, point, target, force, listener) -> {
             listener.progress(new RestoreProgress(8L << 20, 2L << 20, 1L << 20, 1_048_576.0, OptionalLong.of(6),
                     false));
             try {
@@ -314,7 +314,7 @@ class RestoreControllerIT {
         release.countDown();
         assertThat(get("progressing").getStatus().phase()).isEqualTo(BackupPhase.Running);
         List<Path> ran = new CopyOnWriteArrayList<>();
-        controller((p, t, force, listener) -> {
+        controller((repository, p, t, force, listener) -> {
             ran.add(t);
             throw new IllegalStateException("must not run");
         });

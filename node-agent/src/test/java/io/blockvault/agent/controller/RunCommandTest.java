@@ -25,7 +25,8 @@ class RunCommandTest {
     static RunCommand parse(String... options) {
         CommandLine agent = new CommandLine(new AgentCommand());
         List<String> args = new ArrayList<>(List.of("run", "--repository-name=main",
-                "--repository=repo.example.org:6162", "--key-dir=/etc/blockvault/keys"));
+                "--repository=repo.example.org:6162", "--ca-file=/etc/ca.crt", "--key-dir=/etc/blockvault/keys",
+                "--token-file=/run/token"));
         args.addAll(List.of(options));
         agent.parseArgs(args.toArray(String[]::new));
         return agent.getSubcommands().get("run").getCommand();
@@ -68,5 +69,35 @@ class RunCommandTest {
         CommandLine cmd = new CommandLine(new AgentCommand());
         assertThatThrownBy(() -> run.engine.provider(cmd)).isInstanceOf(CommandLine.ParameterException.class)
                 .hasMessageContaining("--bandwidth-limit-mibps must be >= 0");
+    }
+
+    /** One agent serves every repository its node's policies name: one group of options each. */
+    @Test
+    void everyRepositoryIsOneGroupOfOptions() {
+        RunCommand run = parse("--repository-name=offsite", "--repository=10.0.0.9:6162",
+                "--ca-file=/etc/offsite/ca.crt", "--key-dir=/etc/offsite/keys", "--server-name=offsite.example");
+        assertThat(run.repositoryOptions.targets).extracting(t -> t.name + "@" + t.endpoint + "/" + t.serverName)
+                .containsExactly("main@repo.example.org:6162/null", "offsite@10.0.0.9:6162/offsite.example");
+    }
+
+    @Test
+    void aRepositoryWithoutItsKeysIsRefusedNamingTheOption() {
+        assertThatThrownBy(() -> parse("--repository-name=offsite", "--repository=10.0.0.9:6162",
+                "--ca-file=/etc/offsite/ca.crt")).isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("--key-dir");
+    }
+
+    @Test
+    void aRepositoryGivenTwiceIsRefused(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        java.nio.file.Files.writeString(dir.resolve("token"), "t");
+        CommandLine agent = new CommandLine(new AgentCommand());
+        String[] group = {"--repository-name=main", "--repository=repo:6162", "--ca-file=/ca.crt", "--key-dir=/keys"};
+        List<String> args = new ArrayList<>(List.of("run", "--token-file=" + dir.resolve("token")));
+        args.addAll(List.of(group));
+        args.addAll(List.of(group));
+        agent.parseArgs(args.toArray(String[]::new));
+        RunCommand run = agent.getSubcommands().get("run").getCommand();
+        assertThatThrownBy(() -> run.repositoryOptions.resolve(agent)).isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("--repository-name main is given twice");
     }
 }

@@ -31,8 +31,6 @@ import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
-import io.javaoperatorsdk.operator.api.reconciler.Workflow;
-import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
@@ -53,17 +51,15 @@ import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
 
 /**
- * Runs a policy's schedule: at each tick one Backup per covered (node, device selector), the agent
- * DaemonSet, history limits of Backup objects, retention of restore points ({@link RetentionPruner},
- * rate-limited), and the policy's status.
+ * Runs a policy's schedule: at each tick one Backup per covered (node, device selector), the one
+ * agent DaemonSet of all policies ({@link AgentDaemonSet}), history limits of Backup objects,
+ * retention of restore points ({@link RetentionPruner}, rate-limited), and the policy's status.
  *
  * <p>Restart safety: Backup names are deterministic and {@code status.lastScheduleTime} advances only
  * after every Backup of a tick exists, so a restart at any point re-runs the tick and creates exactly
  * the missing ones. Time comes from the injected {@link Clock}; the reconciler re-checks the schedule
  * at least every {@code blockvault.operator.schedule-check-interval}.
  */
-@Workflow(explicitInvocation = true, dependents = @Dependent(type = AgentDaemonSetDependent.class,
-        name = "agent-daemonset"))
 @ControllerConfiguration(name = BackupPolicyReconciler.NAME)
 public class BackupPolicyReconciler implements Reconciler<BackupPolicy>, Cleaner<BackupPolicy> {
 
@@ -95,10 +91,6 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>, Cleaner
     @Override
     public UpdateControl<BackupPolicy> reconcile(BackupPolicy policy, Context<BackupPolicy> context) {
         Instant now = clock.instant();
-        var workflow = context.managedWorkflowAndDependentResourceContext();
-        workflow.put(OperatorSettings.class, settings);
-        workflow.reconcileManagedWorkflow();
-
         KubernetesClient client = context.getClient();
         EventRecorder events = new EventRecorder(client);
         BackupPolicySpec spec = policy.getSpec();
@@ -181,6 +173,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>, Cleaner
         if (repository != null) {
             retention.reconcile(policy, client, conditions, events, now);
         }
+        AgentDaemonSet.reconcile(client, context.getPrimaryCache().list().toList(), settings);
         BackupPolicyStatus status = new BackupPolicyStatus(policy.getMetadata().getGeneration(), lastScheduleTime,
                 nextScheduleTime, nodes.isEmpty() ? null : nodes, conditions.build());
         if (status.equals(old)) {
@@ -195,9 +188,9 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>, Cleaner
     @Override
     public DeleteControl cleanup(BackupPolicy policy, Context<BackupPolicy> context) {
         retention.forget(policy.getMetadata().getName());
-        // Without a garbage collector (or before it runs) the DaemonSet would outlive the policy.
-        context.managedWorkflowAndDependentResourceContext().put(OperatorSettings.class, settings);
-        context.managedWorkflowAndDependentResourceContext().cleanupManageWorkflow();
+        // The agents stop serving it (and go with the last policy) without waiting for a garbage
+        // collector; the policy, being deleted, is no longer valid.
+        AgentDaemonSet.reconcile(context.getClient(), context.getPrimaryCache().list().toList(), settings);
         return DeleteControl.defaultDelete();
     }
 

@@ -8,16 +8,22 @@ import io.blockvault.operator.Fixtures;
 import io.blockvault.operator.OperatorIdentity;
 import io.blockvault.operator.OperatorTestBase;
 import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
-/** The policy's agent DaemonSet: created with the security settings, updated, removed with the policy. */
+/**
+ * One agent DaemonSet for all policies, on the real apiserver with the operator running: it serves
+ * exactly the valid policies (their repositories, difference storage and nodes), follows their
+ * edits and deletions, and goes with the last of them; an invalid policy creates nothing.
+ */
 class AgentDaemonSetIT extends OperatorTestBase {
 
     AgentDaemonSetIT(KubernetesClient admin) {
@@ -25,13 +31,36 @@ class AgentDaemonSetIT extends OperatorTestBase {
     }
 
     private DaemonSet daemonSet() {
-        return admin.apps().daemonSets().inNamespace(OperatorIdentity.NAMESPACE).withName("edge-agent").get();
+        return admin.apps().daemonSets().inNamespace(OperatorIdentity.NAMESPACE).withName(AgentDaemonSet.NAME).get();
+    }
+
+    private List<String> daemonSetNames() {
+        return admin.apps().daemonSets().inNamespace(OperatorIdentity.NAMESPACE).list().getItems().stream()
+                .map(d -> d.getMetadata().getName()).toList();
+    }
+
+    private static List<String> owners(DaemonSet ds) {
+        return ds.getMetadata().getOwnerReferences().stream().map(OwnerReference::getName).sorted().toList();
+    }
+
+    private static List<String> repositories(DaemonSet ds) {
+        return ds.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs().stream()
+                .filter(a -> a.startsWith("--repository-name=")).map(a -> a.substring("--repository-name=".length()))
+                .toList();
     }
 
     @Test
-    void daemonSetFollowsThePolicy() {
+    void oneDaemonSetServesEveryValidPolicyAndGoesWithTheLast() {
         externalRepository("main");
-        BackupPolicy policy = Fixtures.create(admin, BackupPolicy.class, """
+        Fixtures.create(admin, BackupRepository.class, """
+                apiVersion: blockvault.io/v1alpha1
+                kind: BackupRepository
+                metadata:
+                  name: vault
+                spec:
+                  mode: Managed
+                """);
+        BackupPolicy edge = Fixtures.create(admin, BackupPolicy.class, """
                 apiVersion: blockvault.io/v1alpha1
                 kind: BackupPolicy
                 metadata:
@@ -48,116 +77,9 @@ class AgentDaemonSetIT extends OperatorTestBase {
                   devices:
                     - path: /dev/nvme0n1
                   schedule: "@daily"
-                  bandwidthLimitMiBps: 40
+                  concurrency: 3
                   diffStorage:
                     directory: /var/lib/bv-diff
-                """);
-        startOperator();
-        eventually().until(() -> daemonSet() != null);
-        DaemonSet ds = daemonSet();
-
-        assertThat(ds.getMetadata().getOwnerReferences()).singleElement().satisfies(o -> {
-            assertThat(o.getKind()).isEqualTo("BackupPolicy");
-            assertThat(o.getName()).isEqualTo("edge");
-            assertThat(o.getUid()).isEqualTo(policy.getMetadata().getUid());
-        });
-        PodSpec pod = ds.getSpec().getTemplate().getSpec();
-        assertThat(pod.getServiceAccountName()).isEqualTo(settings.agentServiceAccount());
-        assertThat(pod.getNodeSelector()).isEqualTo(Map.of("pool", "edge"));
-        var term = pod.getAffinity().getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution()
-                .getNodeSelectorTerms().get(0).getMatchExpressions().get(0);
-        assertThat(term.getKey()).isEqualTo("disk");
-        assertThat(term.getOperator()).isEqualTo("In");
-        assertThat(term.getValues()).containsExactly("nvme", "ssd");
-        assertThat(pod.getHostPID()).isNotEqualTo(Boolean.TRUE);
-
-        Map<String, String> hostPaths = pod.getVolumes().stream().filter(v -> v.getHostPath() != null)
-                .collect(Collectors.toMap(Volume::getName, v -> v.getHostPath().getPath()));
-        assertThat(hostPaths).containsEntry("dev", "/dev").containsEntry("lib-modules", "/lib/modules")
-                .containsEntry("usr-src", "/usr/src").containsEntry("diff-storage", "/var/lib/bv-diff")
-                .containsEntry("restore-files", "/var/lib/blockvault/restore");
-        assertThat(pod.getVolumes()).filteredOn(v -> v.getName().equals("restore-files"))
-                .extracting(v -> v.getHostPath().getType()).containsExactly("DirectoryOrCreate");
-
-        Container init = pod.getInitContainers().get(0);
-        assertThat(init.getName()).isEqualTo("dkms");
-        assertThat(init.getImage()).isEqualTo(settings.dkmsImage());
-        assertThat(init.getSecurityContext().getPrivileged()).isTrue();
-        assertThat(init.getArgs()).containsExactly("build-and-load", "--state-file=/run/blockvault/module-state",
-                "--continue-without-modules");
-        assertThat(mounts(init)).containsEntry("/lib/modules", false).containsEntry("/usr/src", false)
-                .containsEntry("/var/lib/dkms", false).containsEntry("/dev", false)
-                .containsEntry("/run/blockvault", false);
-
-        Container agent = pod.getContainers().get(0);
-        assertThat(pod.getContainers()).hasSize(1);
-        assertThat(agent.getImage()).isEqualTo(settings.agentImage());
-        assertThat(agent.getSecurityContext().getPrivileged()).isTrue();
-        assertThat(mounts(agent)).containsEntry("/dev", false).containsEntry("/lib/modules", true)
-                .containsEntry("/usr/src", true).containsEntry("/var/lib/bv-diff", false)
-                .containsEntry("/run/blockvault", true).containsEntry("/etc/blockvault/repository-ca", true)
-                .containsEntry("/var/run/secrets/blockvault/repository", true)
-                .containsEntry("/etc/blockvault/keys", true).containsEntry("/var/lib/blockvault/restore", false);
-        // The arguments, as the apiserver stored them (AgentDaemonSetTest parses them with the agent's CLI).
-        assertThat(agent.getArgs()).containsExactly("run", "--node-name=$(NODE_NAME)", "--repository-name=main",
-                "--policy-name=edge", "--repository=repo.example.org:6162",
-                "--ca-file=/etc/blockvault/repository-ca/ca.crt",
-                "--token-file=/var/run/secrets/blockvault/repository/token", "--key-dir=/etc/blockvault/keys",
-                "--diff-storage=/var/lib/bv-diff", "--module-state-file=/run/blockvault/module-state",
-                "--restore-file-dir=/var/lib/blockvault/restore",
-                "--diff-limit-mib=4096", "--concurrency=1", // the CRD's defaults of the policy
-                "--bandwidth-limit-mibps=40");
-
-        Map<String, Volume> volumes = pod.getVolumes().stream().collect(Collectors.toMap(Volume::getName, v -> v));
-        // External repository: its CA bundle travels in a pod annotation, projected as a file.
-        assertThat(ds.getSpec().getTemplate().getMetadata().getAnnotations())
-                .containsKey(AgentDaemonSetDependent.CA_BUNDLE_ANNOTATION);
-        assertThat(ds.getSpec().getTemplate().getMetadata().getAnnotations()
-                .get(AgentDaemonSetDependent.CA_BUNDLE_ANNOTATION)).contains("BEGIN CERTIFICATE");
-        assertThat(volumes.get("repository-ca").getDownwardAPI().getItems()).singleElement().satisfies(i -> {
-            assertThat(i.getPath()).isEqualTo("ca.crt");
-            assertThat(i.getFieldRef().getFieldPath())
-                    .isEqualTo("metadata.annotations['blockvault.io/repository-ca-bundle']");
-        });
-        var token = volumes.get("repository-token").getProjected().getSources().get(0).getServiceAccountToken();
-        assertThat(token.getAudience()).isEqualTo("blockvault-repository");
-        assertThat(token.getExpirationSeconds()).isEqualTo(3600L);
-        assertThat(token.getPath()).isEqualTo("token");
-        var keys = volumes.get("encryption-keys").getSecret();
-        assertThat(keys.getSecretName()).isEqualTo("main-repository-encryption-key");
-        assertThat(keys.getDefaultMode()).isEqualTo(0400);
-        assertThat(volumes.get("module-state").getEmptyDir()).isNotNull();
-        assertThat(agent.getVolumeMounts()).filteredOn(m -> m.getMountPath().equals("/dev"))
-                .extracting(VolumeMount::getMountPropagation).containsExactly("HostToContainer");
-        assertThat(agent.getEnv()).anySatisfy(e -> {
-            assertThat(e.getName()).isEqualTo("NODE_NAME");
-            assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("spec.nodeName");
-        });
-
-        // A spec change reaches the DaemonSet.
-        Fixtures.edit(admin, BackupPolicy.class, "edge", p -> {
-            p.getSpec().nodeSelector().getMatchLabels().put("pool", "edge-2");
-            return p;
-        });
-        eventually().until(() -> "edge-2".equals(daemonSet().getSpec().getTemplate().getSpec().getNodeSelector()
-                .get("pool")));
-
-        // Deleting the policy removes the DaemonSet (explicitly: no garbage collector runs here).
-        admin.resources(BackupPolicy.class).withName("edge").delete();
-        eventually().until(() -> daemonSet() == null && admin.resources(BackupPolicy.class).withName("edge").get()
-                == null);
-    }
-
-    /** A managed repository: its Service and only the certificate of its CA Secret (not the CA's key). */
-    @Test
-    void managedRepositoryIsReachedThroughItsServiceWithItsCaCertificate() {
-        Fixtures.create(admin, BackupRepository.class, """
-                apiVersion: blockvault.io/v1alpha1
-                kind: BackupRepository
-                metadata:
-                  name: vault
-                spec:
-                  mode: Managed
                 """);
         Fixtures.create(admin, BackupPolicy.class, """
                 apiVersion: blockvault.io/v1alpha1
@@ -166,35 +88,84 @@ class AgentDaemonSetIT extends OperatorTestBase {
                   name: core
                 spec:
                   repository: vault
+                  nodeSelector:
+                    matchLabels:
+                      zone: b
                   devices:
                     - path: /dev/sdb
                   schedule: "@daily"
                 """);
+        // Names a repository that does not exist: invalid, so it adds nothing to the agents.
+        Fixtures.create(admin, BackupPolicy.class, """
+                apiVersion: blockvault.io/v1alpha1
+                kind: BackupPolicy
+                metadata:
+                  name: lost
+                spec:
+                  repository: nowhere
+                  devices:
+                    - path: /dev/sdc
+                  schedule: "@daily"
+                """);
         startOperator();
-        eventually().until(() -> admin.apps().daemonSets().inNamespace(OperatorIdentity.NAMESPACE)
-                .withName("core-agent").get() != null);
-        DaemonSet ds = admin.apps().daemonSets().inNamespace(OperatorIdentity.NAMESPACE).withName("core-agent").get();
+        eventually().until(() -> daemonSet() != null && owners(daemonSet()).equals(List.of("core", "edge")));
+        DaemonSet ds = daemonSet();
+        assertThat(daemonSetNames()).containsExactly(AgentDaemonSet.NAME);
+        assertThat(ds.getMetadata().getOwnerReferences()).filteredOn(o -> o.getName().equals("edge")).singleElement()
+                .satisfies(o -> {
+                    assertThat(o.getKind()).isEqualTo("BackupPolicy");
+                    assertThat(o.getUid()).isEqualTo(edge.getMetadata().getUid());
+                });
+        assertThat(repositories(ds)).containsExactly("main", "vault");
+
         PodSpec pod = ds.getSpec().getTemplate().getSpec();
+        assertThat(pod.getServiceAccountName()).isEqualTo(settings.agentServiceAccount());
+        assertThat(pod.getAffinity().getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution()
+                .getNodeSelectorTerms()).hasSize(2);
+        assertThat(pod.getHostPID()).isNotEqualTo(Boolean.TRUE);
+        Map<String, String> hostPaths = pod.getVolumes().stream().filter(v -> v.getHostPath() != null)
+                .collect(Collectors.toMap(Volume::getName, v -> v.getHostPath().getPath()));
+        assertThat(hostPaths).containsEntry("dev", "/dev").containsEntry("lib-modules", "/lib/modules")
+                .containsEntry("usr-src", "/usr/src").containsEntry("restore-files", "/var/lib/blockvault/restore")
+                .containsValues("/var/lib/bv-diff", "/var/lib/blockvault/diff");
+        Container init = pod.getInitContainers().get(0);
+        assertThat(init.getName()).isEqualTo("dkms");
+        assertThat(init.getImage()).isEqualTo(settings.dkmsImage());
+        assertThat(init.getSecurityContext().getPrivileged()).isTrue();
+        assertThat(mounts(init)).containsEntry("/lib/modules", false).containsEntry("/usr/src", false)
+                .containsEntry("/var/lib/dkms", false).containsEntry("/dev", false)
+                .containsEntry("/run/blockvault", false);
         Container agent = pod.getContainers().get(0);
-        assertThat(agent.getArgs()).contains("--repository-name=vault", "--policy-name=core",
-                "--repository=vault-repository." + OperatorIdentity.NAMESPACE + ".svc:6162",
-                "--diff-storage=/var/lib/blockvault/diff");
-        // No bandwidthLimitMiBps in the policy: the agent uploads unlimited.
-        assertThat(agent.getArgs()).noneMatch(a -> a.startsWith("--bandwidth-limit-mibps"));
-        Map<String, Volume> volumes = pod.getVolumes().stream().collect(Collectors.toMap(Volume::getName, v -> v));
-        var ca = volumes.get("repository-ca").getSecret();
-        assertThat(ca.getSecretName()).isEqualTo("vault-repository-ca");
-        assertThat(ca.getItems()).singleElement().satisfies(i -> {
-            assertThat(i.getKey()).isEqualTo("tls.crt");
-            assertThat(i.getPath()).isEqualTo("ca.crt");
-        });
-        assertThat(volumes.get("encryption-keys").getSecret().getSecretName())
-                .isEqualTo("vault-repository-encryption-key");
-        Map<String, String> annotations = ds.getSpec().getTemplate().getMetadata().getAnnotations();
-        assertThat(annotations == null ? Map.of() : annotations)
-                .doesNotContainKey(AgentDaemonSetDependent.CA_BUNDLE_ANNOTATION);
+        assertThat(pod.getContainers()).hasSize(1);
+        assertThat(agent.getImage()).isEqualTo(settings.agentImage());
+        assertThat(agent.getSecurityContext().getPrivileged()).isTrue();
+        assertThat(agent.getArgs()).contains("--concurrency=3");
+        assertThat(mounts(agent)).containsEntry("/dev", false).containsEntry("/lib/modules", true)
+                .containsEntry("/var/lib/bv-diff", false).containsEntry("/var/lib/blockvault/diff", false)
+                .containsEntry("/etc/blockvault/repositories/main/ca", true)
+                .containsEntry("/etc/blockvault/repositories/vault/keys", true)
+                .containsEntry("/var/run/secrets/blockvault/repository", true);
+        assertThat(agent.getVolumeMounts()).filteredOn(m -> m.getMountPath().equals("/dev"))
+                .extracting(VolumeMount::getMountPropagation).containsExactly("HostToContainer");
+
+        // The repository the invalid policy named appears: now it is served too.
+        externalRepository("nowhere");
+        eventually().until(() -> owners(daemonSet()).equals(List.of("core", "edge", "lost")));
+        assertThat(repositories(daemonSet())).containsExactly("main", "nowhere", "vault");
+
+        // Deleting a policy drops what only it needed; the DaemonSet stays one.
+        admin.resources(BackupPolicy.class).withName("edge").delete();
+        eventually().until(() -> owners(daemonSet()).equals(List.of("core", "lost")));
+        assertThat(repositories(daemonSet())).containsExactly("nowhere", "vault");
+        assertThat(daemonSet().getSpec().getTemplate().getSpec().getContainers().get(0).getArgs())
+                .contains("--concurrency=1");
+        assertThat(daemonSetNames()).containsExactly(AgentDaemonSet.NAME);
+
+        // With the last valid policy it goes (explicitly: no garbage collector runs here).
         admin.resources(BackupPolicy.class).withName("core").delete();
-        eventually().until(() -> admin.resources(BackupPolicy.class).withName("core").get() == null);
+        admin.resources(BackupPolicy.class).withName("lost").delete();
+        eventually().until(() -> daemonSet() == null && admin.resources(BackupPolicy.class).list().getItems()
+                .isEmpty());
     }
 
     private static Map<String, Boolean> mounts(Container c) {
