@@ -115,6 +115,8 @@ public final class AgentDaemonSet {
         List<BackupPolicy> valid = policies.stream().filter(p -> valid(p, repositories))
                 .sorted(Comparator.comparing(p -> p.getMetadata().getName())).toList();
         var daemonSets = client.apps().daemonSets().inNamespace(settings.namespace());
+        deleteOnePerPolicyAgents(daemonSets.withLabel(Labels.MANAGED_BY, Labels.MANAGED_BY_VALUE)
+                .withLabel(Labels.NAME, APP).list().getItems(), client);
         if (valid.isEmpty()) {
             if (daemonSets.withName(NAME).get() != null) {
                 LOG.infof("no valid BackupPolicy is left: deleting the agent DaemonSet %s", NAME);
@@ -124,6 +126,21 @@ public final class AgentDaemonSet {
         }
         DaemonSet desired = build(valid, repositories, settings);
         daemonSets.resource(desired).fieldManager(FIELD_MANAGER).forceConflicts().serverSideApply();
+    }
+
+    /**
+     * Earlier operators ran one agent DaemonSet per policy ({@code <policy>-agent}); after an
+     * upgrade they would run beside this one, two agents holding each node's devices. Their owner
+     * references name live policies, so no garbage collector removes them: this does.
+     */
+    private static void deleteOnePerPolicyAgents(List<DaemonSet> agents, KubernetesClient client) {
+        for (DaemonSet old : agents) {
+            if (!NAME.equals(old.getMetadata().getName())) {
+                LOG.infof("deleting the agent DaemonSet %s of an earlier operator (one per policy); %s replaces it",
+                        old.getMetadata().getName(), NAME);
+                client.resource(old).delete();
+            }
+        }
     }
 
     /** A policy the agents serve: not being deleted, a schedule that parses, a repository that exists. */

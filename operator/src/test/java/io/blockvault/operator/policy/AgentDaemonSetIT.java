@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.blockvault.api.v1alpha1.BackupPolicy;
 import io.blockvault.api.v1alpha1.BackupRepository;
 import io.blockvault.operator.Fixtures;
+import io.blockvault.operator.Labels;
 import io.blockvault.operator.OperatorIdentity;
 import io.blockvault.operator.OperatorTestBase;
 import io.fabric8.kubernetes.api.model.Container;
@@ -13,6 +14,7 @@ import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
+import io.fabric8.kubernetes.api.model.apps.DaemonSetBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.util.List;
 import java.util.Map;
@@ -107,8 +109,16 @@ class AgentDaemonSetIT extends OperatorTestBase {
                     - path: /dev/sdc
                   schedule: "@daily"
                 """);
+        // What an earlier operator left: one agent DaemonSet per policy. The upgrade removes it.
+        admin.apps().daemonSets().inNamespace(OperatorIdentity.NAMESPACE).resource(new DaemonSetBuilder()
+                .withNewMetadata().withName("edge-agent").withLabels(Labels.of(AgentDaemonSet.APP, "edge", "agent"))
+                .endMetadata().withNewSpec().withNewSelector().addToMatchLabels("app", "old").endSelector()
+                .withNewTemplate().withNewMetadata().addToLabels("app", "old").endMetadata().withNewSpec()
+                .addNewContainer().withName("agent").withImage("ghcr.io/blockvault/node-agent:0.1.0").endContainer()
+                .endSpec().endTemplate().endSpec().build()).create();
         startOperator();
         eventually().until(() -> daemonSet() != null && owners(daemonSet()).equals(List.of("core", "edge")));
+        eventually().until(() -> daemonSetNames().equals(List.of(AgentDaemonSet.NAME)));
         DaemonSet ds = daemonSet();
         assertThat(daemonSetNames()).containsExactly(AgentDaemonSet.NAME);
         assertThat(ds.getMetadata().getOwnerReferences()).filteredOn(o -> o.getName().equals("edge")).singleElement()
