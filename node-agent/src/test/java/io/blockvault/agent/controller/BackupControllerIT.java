@@ -9,6 +9,7 @@ import io.blockvault.agent.snapshot.BlksnapProvider;
 import io.blockvault.agent.snapshot.NoSnapProvider;
 import io.blockvault.agent.snapshot.SnapshotProvider;
 import io.blockvault.agent.snapshot.SnapshotProviders;
+import io.blockvault.agent.testing.AgentIdentity;
 import io.blockvault.agent.testing.Host;
 import io.blockvault.agent.testing.LoopDevice;
 import io.blockvault.agent.testing.TestRepository;
@@ -67,6 +68,8 @@ class BackupControllerIT {
     static final long SIZE = 24L * CHUNK;
 
     final KubernetesClient client;
+    /** The agent's own identity: the chart's ServiceAccount and rules (AgentIdentity). */
+    final KubernetesClient agent;
     final KubeApiServer api;
     @TempDir
     Path dir;
@@ -80,6 +83,8 @@ class BackupControllerIT {
     BackupControllerIT(KubeApiServer api, KubernetesClient client) {
         this.api = api;
         this.client = client;
+        AgentIdentity.install(client);
+        this.agent = AgentIdentity.impersonatingClient(client);
     }
 
     @BeforeEach
@@ -113,6 +118,7 @@ class BackupControllerIT {
     void stop() throws Exception {
         // Controllers first (they may still read devices), then loop devices: always, in reverse order.
         ControllerTesting.closeAll(cleanup);
+        agent.close();
         observer.close();
         deleteBackups();
         pool.close();
@@ -129,7 +135,7 @@ class BackupControllerIT {
     }
 
     BackupController controller(Set<String> repositories, String moduleState, int concurrency, BackupRunner runner) {
-        BackupController c = new BackupController(client, new BackupController.Settings(NODE, repositories,
+        BackupController c = new BackupController(agent, new BackupController.Settings(NODE, repositories,
                 moduleState, concurrency, Duration.ZERO, Duration.ofSeconds(30), BackupController.Retries.DEFAULT),
                 new DeviceResolver(), runner, Clock.systemUTC());
         cleanup.add(c);
@@ -323,13 +329,48 @@ class BackupControllerIT {
     }
 
     /**
+     * RBAC proven by use: the agent runs as the chart's ServiceAccount; without the chart's rule to
+     * get BackupPolicies, a policy's Backup fails saying which permission is missing.
+     */
+    @Test
+    void withoutTheRuleToReadItsPolicyABackupFailsNamingTheMissingPermission() throws Exception {
+        client.resource(Serialization.unmarshal("""
+                apiVersion: blockvault.io/v1alpha1
+                kind: BackupPolicy
+                metadata:
+                  name: guarded
+                spec:
+                  repository: main
+                  devices:
+                    - path: /dev/null
+                  schedule: "@daily"
+                """, BackupPolicy.class)).create();
+        cleanup.add(() -> client.resources(BackupPolicy.class).withName("guarded").delete());
+        AgentIdentity.installWithout(client, rule -> rule.getResources().contains("backuppolicies"));
+        cleanup.add(() -> {
+            AgentIdentity.install(client);
+            await().atMost(Duration.ofSeconds(30)).until(() -> AgentIdentity.allowed(agent, "backuppolicies", "get"));
+        });
+        await().atMost(Duration.ofSeconds(30)).until(() -> !AgentIdentity.allowed(agent, "backuppolicies", "get"));
+        List<Path> ran = new CopyOnWriteArrayList<>();
+        controller(1, recording(ran));
+        create("needs-policy", "guarded", "main", NODE, "/dev/null");
+
+        BackupStatus s = awaitPhase("needs-policy", BackupPhase.Failed);
+        assertThat(s.reason()).isEqualTo("PolicyUnreadable");
+        assertThat(s.message()).contains("BackupPolicy 'guarded'", "HTTP 403",
+                "needs get on backuppolicies.blockvault.io");
+        assertThat(ran).as("nothing was backed up").isEmpty();
+    }
+
+    /**
      * A repository that stays away: the backup is tried 1 + retries times, then fails
      * RepositoryUnavailable naming the attempts; a failure that would recur (RepositoryFull) is not retried.
      */
     @Test
     void transientRepositoryFailuresAreRetriedABoundedNumberOfTimesOthersNot() throws Exception {
         List<Path> ran = new CopyOnWriteArrayList<>();
-        BackupController c = new BackupController(client, new BackupController.Settings(NODE, Set.of("main"), null,
+        BackupController c = new BackupController(agent, new BackupController.Settings(NODE, Set.of("main"), null,
                 1, Duration.ZERO, Duration.ofSeconds(30), new BackupController.Retries(2, Duration.ofMillis(50))),
                 new DeviceResolver(), (repository, device, full, policy, listener) -> {
                     ran.add(device);

@@ -9,6 +9,7 @@ import io.blockvault.agent.snapshot.NoSnapProvider;
 import io.blockvault.agent.snapshot.Snapshot;
 import io.blockvault.agent.snapshot.SnapshotOptions;
 import io.blockvault.agent.snapshot.SnapshotProvider;
+import io.blockvault.agent.testing.AgentIdentity;
 import io.blockvault.agent.testing.Host;
 import io.blockvault.agent.testing.LoopDevice;
 import io.blockvault.agent.testing.TestRepository;
@@ -65,6 +66,8 @@ class RepositoryRestartIT {
     static final long SIZE = 32L * CHUNK;
 
     final KubernetesClient client;
+    /** The agent's own identity: the chart's ServiceAccount and rules (AgentIdentity). */
+    final KubernetesClient agent;
     @TempDir
     Path dir;
     Path work;
@@ -74,11 +77,14 @@ class RepositoryRestartIT {
 
     RepositoryRestartIT(KubeApiServer api, KubernetesClient client) {
         this.client = client;
+        AgentIdentity.install(client);
+        this.agent = AgentIdentity.impersonatingClient(client);
     }
 
     @AfterEach
     void stop() throws Exception {
         ControllerTesting.closeAll(cleanup);
+        agent.close();
         kill();
         client.resources(Backup.class).delete();
         if (work != null) {
@@ -227,7 +233,7 @@ class RepositoryRestartIT {
                 "main", () -> ConnectionPool.of(endpoint, 2), TestRepository.codec())));
         EngineBackupRunner runner = new EngineBackupRunner(NODE, served, snapshots, new EngineBackupRunner.Tuning(dir,
                 64L << 20, 2, 2, CHUNK, true, false, 4L << 20), Clock.systemUTC(), Optional.empty());
-        BackupController controller = new BackupController(client, new BackupController.Settings(NODE,
+        BackupController controller = new BackupController(agent, new BackupController.Settings(NODE,
                 java.util.Set.of("main"), null, 1, Duration.ZERO, Duration.ofSeconds(30), new BackupController.Retries(3, Duration.ofSeconds(2))),
                 new DeviceResolver(), runner, Clock.systemUTC());
         cleanup.add(controller);

@@ -10,6 +10,7 @@ import io.blockvault.agent.restore.RestoreEngine;
 import io.blockvault.agent.restore.RestoreResult;
 import io.blockvault.agent.restore.RestoreSettings;
 import io.blockvault.agent.snapshot.NoSnapProvider;
+import io.blockvault.agent.testing.AgentIdentity;
 import io.blockvault.agent.testing.Host;
 import io.blockvault.agent.testing.LoopDevice;
 import io.blockvault.agent.testing.TestRepository;
@@ -61,6 +62,8 @@ class RestoreControllerIT {
     static final long SIZE = 16L * CHUNK;
 
     final KubernetesClient client;
+    /** The agent's own identity: the chart's ServiceAccount and rules (AgentIdentity). */
+    final KubernetesClient agent;
     @TempDir
     Path dir;
     TestRepository repo;
@@ -69,6 +72,8 @@ class RestoreControllerIT {
 
     RestoreControllerIT(KubeApiServer api, KubernetesClient client) {
         this.client = client;
+        AgentIdentity.install(client);
+        this.agent = AgentIdentity.impersonatingClient(client);
     }
 
     @BeforeEach
@@ -82,6 +87,7 @@ class RestoreControllerIT {
     @AfterEach
     void stop() throws Exception {
         ControllerTesting.closeAll(cleanup);
+        agent.close();
         deleteAll();
         pool.close();
         repo.close();
@@ -99,7 +105,7 @@ class RestoreControllerIT {
     }
 
     RestoreController controller(String repository, RestoreController.RestoreRunner runner) {
-        RestoreController c = new RestoreController(client, new RestoreController.Settings(NODE, java.util.Set.of(repository),
+        RestoreController c = new RestoreController(agent, new RestoreController.Settings(NODE, java.util.Set.of(repository),
                 dir, Duration.ZERO, Duration.ofSeconds(30)), runner, Clock.systemUTC());
         cleanup.add(c);
         c.start();
