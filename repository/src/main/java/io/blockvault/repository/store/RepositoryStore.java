@@ -57,6 +57,9 @@ public final class RepositoryStore implements Repository {
     private final Map<String, AtomicLong> committing = new ConcurrentHashMap<>();
     /** Bytes each node's lease files take (as last counted; recounted at every lease write). */
     private final Map<String, AtomicLong> leaseBytes = new ConcurrentHashMap<>();
+    /** Lease files each node holds (as last counted, plus those written since). */
+    private final Map<String, Integer> leaseFiles = new ConcurrentHashMap<>();
+    private final Map<String, Long> leasesCountedAt = new ConcurrentHashMap<>();
     private final Map<String, Object> leaseLocks = new ConcurrentHashMap<>();
     private final ChunkPresence presence = new ChunkPresence();
     /** Bytes of chunk files found by the last scan, and of the chunks created since (for STATS). */
@@ -77,6 +80,11 @@ public final class RepositoryStore implements Repository {
 
     /** What a small file costs on disk at least: one filesystem block. */
     static final long BLOCK = 4096;
+    /**
+     * How long a node's lease count is trusted before the directory is listed again (removing expired
+     * leases): listing at every lack check would cost a stat per lease file each time.
+     */
+    static final long LEASE_RECOUNT_NANOS = TimeUnit.MINUTES.toNanos(1);
     /**
      * The suffix of a commit's lease. It exists only while a commit checks and publishes (and is
      * removed at start, when none can be running), so the guard honours it fully; lack-check leases
@@ -260,9 +268,19 @@ public final class RepositoryStore implements Repository {
         }
         long cost = onDisk(buf.length);
         synchronized (leaseLocks.computeIfAbsent(node, n -> new Object())) {
-            LeaseUse use = countLeases(dir, name);
             AtomicLong charged = leaseBytes.computeIfAbsent(node, n -> new AtomicLong());
-            charged.set(use.bytes());
+            Long countedAt = leasesCountedAt.get(node);
+            boolean stale = countedAt == null || System.nanoTime() - countedAt > LEASE_RECOUNT_NANOS;
+            LeaseUse use = new LeaseUse(charged.get(), leaseFiles.getOrDefault(node, 0));
+            // A replaced file (a commit's lease) and a refusal are worth an exact count: the cached one
+            // does not know what expired meanwhile.
+            if (stale || !capped || use.files() + 1 > limits.maxLeaseFilesPerNode()
+                    || use.bytes() + cost > limits.maxLeaseBytesPerNode()) {
+                use = countLeases(dir, name);
+                charged.set(use.bytes());
+                leaseFiles.put(node, use.files());
+                leasesCountedAt.put(node, System.nanoTime());
+            }
             if (capped && use.files() + 1 > limits.maxLeaseFilesPerNode()) {
                 throw new RepositoryException(Reason.QUOTA_EXCEEDED, "node " + node + " holds " + use.files()
                         + " lease files, its limit (--max-lease-files-per-node); its running backups must commit "
@@ -285,6 +303,7 @@ public final class RepositoryStore implements Repository {
                 Files.deleteIfExists(tmp);
             }
             charged.addAndGet(cost);
+            leaseFiles.merge(node, 1, Integer::sum);
         }
     }
 
@@ -306,8 +325,10 @@ public final class RepositoryStore implements Repository {
     /** Recounts a node's lease bytes; the caller holds the node's lease lock. */
     private void recountLeases(String node) throws IOException {
         Path dir = layout.leases().resolve(node);
-        long bytes = Files.isDirectory(dir) ? countLeases(dir, "").bytes() : 0;
-        leaseBytes.computeIfAbsent(node, n -> new AtomicLong()).set(bytes);
+        LeaseUse use = Files.isDirectory(dir) ? countLeases(dir, "") : new LeaseUse(0, 0);
+        leaseBytes.computeIfAbsent(node, n -> new AtomicLong()).set(use.bytes());
+        leaseFiles.put(node, use.files());
+        leasesCountedAt.put(node, System.nanoTime());
     }
 
     /**
