@@ -350,6 +350,7 @@ class HostileClientIT {
         SSLSocket s = (SSLSocket) clientTls.getSocketFactory().createSocket(InetAddress.getByName("127.0.0.1"),
                 server.port(), from, 0);
         s.setSoTimeout(20_000);
+        s.setTcpNoDelay(true); // one small request per round trip: Nagle would add 40 ms to each
         s.startHandshake();
         DataOutputStream o = new DataOutputStream(s.getOutputStream());
         byte[] hello = {'B', 'V', 'R', 'P', 0, (byte) Protocol.VERSION};
@@ -375,7 +376,7 @@ class HostileClientIT {
         for (ChunkId id : ids) {
             d.write(id.bytes());
         }
-        DataOutputStream o = new DataOutputStream(s.getOutputStream());
+        DataOutputStream o = new DataOutputStream(new java.io.BufferedOutputStream(s.getOutputStream(), 1 << 16));
         o.writeInt(1 + b.size());
         o.writeByte(Protocol.LACK);
         o.write(b.toByteArray());
