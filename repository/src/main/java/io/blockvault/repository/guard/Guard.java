@@ -12,6 +12,7 @@ import io.blockvault.repository.store.DurableFiles;
 import io.blockvault.repository.store.GuardStatus;
 import io.blockvault.repository.store.LockAttributes;
 import io.blockvault.repository.store.RepositoryLayout;
+import io.blockvault.repository.store.RepositoryStore;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -483,11 +484,19 @@ public final class Guard {
             return new long[] {0, 0};
         }
         long wallNow = System.currentTimeMillis();
+        long ttlMillis = config.leaseTtlSeconds() * 1000;
+        // A commit's lease lives only while that commit checks and publishes its point: honoured fully.
+        // A lack check's lease is the word of whichever node asked, about any stored chunk, renewable
+        // at will: it keeps a chunk only for one TTL after the chunk lost its last reference (below),
+        // so no node can hold another node's unreferenced data from collection by asking again.
+        Set<ChunkId> leasedByLackChecks = new HashSet<>();
         readIncomingTree(layout.leases(), ".lease", (p, f) -> {
-            if (wallNow - Files.getLastModifiedTime(f.procPath()).toMillis() < config.leaseTtlSeconds() * 1000) {
+            if (wallNow - Files.getLastModifiedTime(f.procPath()).toMillis() < ttlMillis) {
+                Set<ChunkId> into = p.getFileName().toString().endsWith(RepositoryStore.COMMIT_LEASE_SUFFIX) ? keep
+                        : leasedByLackChecks;
                 byte[] all = f.readAll();
                 for (int i = 0; i + ChunkId.LENGTH <= all.length; i += ChunkId.LENGTH) {
-                    keep.add(ChunkId.of(all, i));
+                    into.add(ChunkId.of(all, i));
                 }
             }
         });
@@ -513,6 +522,9 @@ public final class Guard {
                     continue;
                 }
                 Long marked = gcCandidates.putIfAbsent(id, now);
+                if (leasedByLackChecks.contains(id) && (marked == null || now - marked < ttlMillis)) {
+                    continue;
+                }
                 if (marked != null && now - marked >= config.gcGraceSeconds() * 1000) {
                     long size = Files.size(p);
                     linux.setImmutable(p, false);

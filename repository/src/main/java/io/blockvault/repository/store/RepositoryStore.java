@@ -28,9 +28,11 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -51,6 +53,14 @@ public final class RepositoryStore implements Repository {
     private final RepositoryLayout layout;
     private final StoreLimits limits;
     private final Map<String, AtomicLong> usage = new ConcurrentHashMap<>();
+    /** Bytes of indexes each node is committing right now (temp files in incoming/tmp). */
+    private final Map<String, AtomicLong> committing = new ConcurrentHashMap<>();
+    /** Bytes each node's lease files take (as last counted; recounted at every lease write). */
+    private final Map<String, AtomicLong> leaseBytes = new ConcurrentHashMap<>();
+    /** Lease files each node holds (as last counted, plus those written since). */
+    private final Map<String, Integer> leaseFiles = new ConcurrentHashMap<>();
+    private final Map<String, Long> leasesCountedAt = new ConcurrentHashMap<>();
+    private final Map<String, Object> leaseLocks = new ConcurrentHashMap<>();
     private final ChunkPresence presence = new ChunkPresence();
     /** Bytes of chunk files found by the last scan, and of the chunks created since (for STATS). */
     private final Object chunkScan = new Object();
@@ -67,6 +77,20 @@ public final class RepositoryStore implements Repository {
      * not see it, so between recounts stored bytes may include chunks GC removed.
      */
     static final long CHUNK_RESCAN_NANOS = TimeUnit.MINUTES.toNanos(10);
+
+    /** What a small file costs on disk at least: one filesystem block. */
+    static final long BLOCK = 4096;
+    /**
+     * How long a node's lease count is trusted before the directory is listed again (removing expired
+     * leases): listing at every lack check would cost a stat per lease file each time.
+     */
+    static final long LEASE_RECOUNT_NANOS = TimeUnit.MINUTES.toNanos(1);
+    /**
+     * The suffix of a commit's lease. It exists only while a commit checks and publishes (and is
+     * removed at start, when none can be running), so the guard honours it fully; lack-check leases
+     * it honours only for a while after a chunk lost its last reference.
+     */
+    public static final String COMMIT_LEASE_SUFFIX = "-commit.lease";
 
     public RepositoryStore(RepositoryLayout layout, StoreLimits limits) {
         this.layout = layout;
@@ -93,9 +117,15 @@ public final class RepositoryStore implements Repository {
         if (Files.isDirectory(layout.leases())) {
             try (Stream<Path> s = Files.walk(layout.leases())) {
                 for (Path p : (Iterable<Path>) s.filter(Files::isRegularFile)::iterator) {
-                    if (now - Files.getLastModifiedTime(p).toMillis() > limits.leaseTtlMillis()) {
+                    if (now - Files.getLastModifiedTime(p).toMillis() > limits.leaseTtlMillis()
+                            || p.getFileName().toString().endsWith(COMMIT_LEASE_SUFFIX)) {
                         Files.deleteIfExists(p);
                     }
+                }
+            }
+            try (DirectoryStream<Path> nodes = Files.newDirectoryStream(layout.leases(), Files::isDirectory)) {
+                for (Path dir : nodes) {
+                    recountLeases(dir.getFileName().toString());
                 }
             }
         }
@@ -166,9 +196,10 @@ public final class RepositoryStore implements Repository {
         Names.requireNode(node);
         Names.requirePoint(sessionId);
         Set<ChunkId> missing = new HashSet<>();
-        List<ChunkId> present = new ArrayList<>();
+        // A set: a request that repeats one stored id 262 000 times leases it once, not 262 000 times.
+        Set<ChunkId> present = new LinkedHashSet<>();
         for (ChunkId id : ids) {
-            if (id.isZero()) {
+            if (id.isZero() || missing.contains(id) || present.contains(id)) {
                 continue;
             }
             // a miss in the presence table is exact; a hit is confirmed on disk (collision, or GC)
@@ -179,23 +210,101 @@ public final class RepositoryStore implements Repository {
             }
         }
         if (!present.isEmpty()) {
-            writeLease(node, sessionId, present);
+            writeLease(node, sessionId, present, sessionId + "-" + UUID.randomUUID() + ".lease", true);
         }
         return missing;
     }
 
-    private void writeLease(String node, String sessionId, List<ChunkId> ids) throws IOException {
+    /** What a node's lease files take: bytes (each file at least a block) and files. */
+    private record LeaseUse(long bytes, int files) {
+    }
+
+    private static long onDisk(long bytes) {
+        return Math.max(BLOCK, (bytes + BLOCK - 1) / BLOCK * BLOCK);
+    }
+
+    /**
+     * Counts a node's lease files and removes those past their TTL (the guard no longer honours them,
+     * and a crashed backup's leases must not hold the node's lease budget). {@code except} is not
+     * counted: the file about to be replaced.
+     */
+    private LeaseUse countLeases(Path dir, String except) throws IOException {
+        long now = System.currentTimeMillis();
+        long bytes = 0;
+        int files = 0;
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, "*.lease")) {
+            for (Path p : s) {
+                BasicFileAttributes a;
+                try {
+                    a = Files.readAttributes(p, BasicFileAttributes.class);
+                } catch (NoSuchFileException e) {
+                    continue; // released meanwhile
+                }
+                if (now - a.lastModifiedTime().toMillis() > limits.leaseTtlMillis()) {
+                    Files.deleteIfExists(p);
+                } else if (!p.getFileName().toString().equals(except)) {
+                    bytes += onDisk(a.size());
+                    files++;
+                }
+            }
+        }
+        return new LeaseUse(bytes, files);
+    }
+
+    /**
+     * Writes (or replaces) one lease file of a node after checking the node's lease budget
+     * ({@code capped}: lack-check leases; a commit's lease is bounded by the index size instead), its
+     * quota and the free-space reserve. Serialised per node, so parallel lack checks cannot pass the
+     * budget together.
+     */
+    private void writeLease(String node, String sessionId, Collection<ChunkId> ids, String name, boolean capped)
+            throws IOException {
         Path dir = layout.leases().resolve(node);
         Files.createDirectories(dir);
         byte[] buf = new byte[ids.size() * ChunkId.LENGTH];
-        for (int i = 0; i < ids.size(); i++) {
-            ids.get(i).copyTo(buf, i * ChunkId.LENGTH);
+        int i = 0;
+        for (ChunkId id : ids) {
+            id.copyTo(buf, i++ * ChunkId.LENGTH);
         }
-        // A lease only protects chunks from GC, so it needs no fsync: after a crash the commit's own
-        // existence check (and its lease) is what counts.
-        Path tmp = layout.incomingTmp().resolve(sessionId + "." + UUID.randomUUID() + ".lease");
-        Files.write(tmp, buf);
-        Files.move(tmp, dir.resolve(sessionId + "-" + UUID.randomUUID() + ".lease"), StandardCopyOption.ATOMIC_MOVE);
+        long cost = onDisk(buf.length);
+        synchronized (leaseLocks.computeIfAbsent(node, n -> new Object())) {
+            AtomicLong charged = leaseBytes.computeIfAbsent(node, n -> new AtomicLong());
+            Long countedAt = leasesCountedAt.get(node);
+            boolean stale = countedAt == null || System.nanoTime() - countedAt > LEASE_RECOUNT_NANOS;
+            LeaseUse use = new LeaseUse(charged.get(), leaseFiles.getOrDefault(node, 0));
+            // A replaced file (a commit's lease) and a refusal are worth an exact count: the cached one
+            // does not know what expired meanwhile.
+            if (stale || !capped || use.files() + 1 > limits.maxLeaseFilesPerNode()
+                    || use.bytes() + cost > limits.maxLeaseBytesPerNode()) {
+                use = countLeases(dir, name);
+                charged.set(use.bytes());
+                leaseFiles.put(node, use.files());
+                leasesCountedAt.put(node, System.nanoTime());
+            }
+            if (capped && use.files() + 1 > limits.maxLeaseFilesPerNode()) {
+                throw new RepositoryException(Reason.QUOTA_EXCEEDED, "node " + node + " holds " + use.files()
+                        + " lease files, its limit (--max-lease-files-per-node); its running backups must commit "
+                        + "or be abandoned (leases expire after " + limits.leaseTtlMillis() / 1000 + " s)");
+            }
+            if (capped && use.bytes() + cost > limits.maxLeaseBytesPerNode()) {
+                throw new RepositoryException(Reason.QUOTA_EXCEEDED, "node " + node + " holds " + use.bytes()
+                        + " bytes of leases; " + cost + " more would pass its limit of " + limits.maxLeaseBytesPerNode()
+                        + " (--max-lease-bytes-per-node); its running backups must commit or be abandoned");
+            }
+            requireQuota(node, cost, "a lease of " + ids.size() + " chunk ids");
+            requireFree(cost);
+            // A lease only protects chunks from GC, so it needs no fsync: after a crash the commit's own
+            // existence check (and its lease) is what counts.
+            Path tmp = layout.incomingTmp().resolve(sessionId + "." + UUID.randomUUID() + ".lease");
+            try {
+                Files.write(tmp, buf);
+                Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+            charged.addAndGet(cost);
+            leaseFiles.merge(node, 1, Integer::sum);
+        }
     }
 
     private void releaseLeases(String node, String sessionId) throws IOException {
@@ -203,11 +312,86 @@ public final class RepositoryStore implements Repository {
         if (!Files.isDirectory(dir)) {
             return;
         }
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, sessionId + "-*.lease")) {
-            for (Path p : s) {
-                Files.deleteIfExists(p);
+        synchronized (leaseLocks.computeIfAbsent(node, n -> new Object())) {
+            try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, sessionId + "-*.lease")) {
+                for (Path p : s) {
+                    Files.deleteIfExists(p);
+                }
+            }
+            recountLeases(node);
+        }
+    }
+
+    /** Recounts a node's lease bytes; the caller holds the node's lease lock. */
+    private void recountLeases(String node) throws IOException {
+        Path dir = layout.leases().resolve(node);
+        LeaseUse use = Files.isDirectory(dir) ? countLeases(dir, "") : new LeaseUse(0, 0);
+        leaseBytes.computeIfAbsent(node, n -> new AtomicLong()).set(use.bytes());
+        leaseFiles.put(node, use.files());
+        leasesCountedAt.put(node, System.nanoTime());
+    }
+
+    /**
+     * Refuses when {@code bytes} more would take the node past its quota, counting everything it has
+     * made the repository store: uploaded chunks and published indexes (persisted), and its leases and
+     * indexes being committed (while they exist).
+     */
+    private void requireQuota(String node, long bytes, String what) throws RepositoryException {
+        long stored = usage(node).get();
+        long leases = leaseBytes.getOrDefault(node, new AtomicLong()).get();
+        long pending = committing.getOrDefault(node, new AtomicLong()).get();
+        long total = stored + leases + pending;
+        if (total + bytes > limits.maxNodeBytes() || total + bytes < 0) {
+            throw new RepositoryException(Reason.QUOTA_EXCEEDED, "node " + node + " uses " + total + " bytes of its "
+                    + "quota of " + limits.maxNodeBytes() + " (chunks and indexes " + stored + ", leases " + leases
+                    + ", commits in progress " + pending + "); " + what + " (" + bytes + " bytes) does not fit. "
+                    + "Delete old restore points or raise the node quota (--node-quota-bytes)");
+        }
+    }
+
+    private void requireFree(long bytes) throws IOException {
+        long free = Files.getFileStore(layout.incoming()).getUsableSpace();
+        if (free - bytes < limits.minFreeBytes()) {
+            throw new RepositoryException(Reason.QUOTA_EXCEEDED, "the repository filesystem has " + free
+                    + " bytes free and keeps a reserve of " + limits.minFreeBytes() + " (--min-free-bytes); add space "
+                    + "or prune");
+        }
+    }
+
+    /** Bytes a node is allowed to stage in a temp file while it lasts (an index being committed). */
+    public final class Reservation implements AutoCloseable {
+        private final AtomicLong counter;
+        private final long bytes;
+        private boolean closed;
+
+        private Reservation(AtomicLong counter, long bytes) {
+            this.counter = counter;
+            this.bytes = bytes;
+        }
+
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                counter.addAndGet(-bytes);
             }
         }
+    }
+
+    /**
+     * Reserves room for an index of {@code bytes} that {@code node} is about to stream into
+     * {@code incoming/tmp}: counted against its quota and the free-space reserve until closed.
+     */
+    public Reservation reserveCommit(String node, long bytes) throws IOException {
+        Names.requireNode(node);
+        long cost = onDisk(bytes);
+        AtomicLong counter = committing.computeIfAbsent(node, n -> new AtomicLong());
+        synchronized (counter) {
+            requireQuota(node, cost, "an index of " + bytes + " bytes");
+            requireFree(cost);
+            counter.addAndGet(cost);
+        }
+        return new Reservation(counter, cost);
     }
 
     @Override
@@ -230,19 +414,18 @@ public final class RepositoryStore implements Repository {
         // by a later add would let them all pass together.
         AtomicLong used = usage(node);
         long reserved = used.addAndGet(length);
-        if (reserved > limits.maxNodeBytes()) {
+        long transientBytes = leaseBytes.getOrDefault(node, new AtomicLong()).get()
+                + committing.getOrDefault(node, new AtomicLong()).get();
+        if (reserved + transientBytes > limits.maxNodeBytes()) {
             used.addAndGet(-length);
             throw new RepositoryException(Reason.QUOTA_EXCEEDED, "node " + node + " has uploaded "
-                    + (reserved - length) + " bytes of its quota of " + limits.maxNodeBytes()
-                    + "; delete old restore points or raise the node quota");
+                    + (reserved - length) + " bytes of its quota of " + limits.maxNodeBytes() + " and holds "
+                    + transientBytes + " in leases and commits in progress; a chunk of " + length + " bytes does not "
+                    + "fit. Delete old restore points or raise the node quota (--node-quota-bytes)");
         }
         boolean created = false;
         try {
-            long free = Files.getFileStore(layout.incoming()).getUsableSpace();
-            if (free - length < limits.minFreeBytes()) {
-                throw new RepositoryException(Reason.QUOTA_EXCEEDED, "the repository filesystem has " + free
-                        + " bytes free and keeps a reserve of " + limits.minFreeBytes() + "; add space or prune");
-            }
+            requireFree(length);
             // The chunk's data is fsynced before it gets its name; the name itself is made durable by
             // the one directory fsync of the commit that needs it (a crash before that only loses
             // uploads the next lack check asks for again).
@@ -306,16 +489,6 @@ public final class RepositoryStore implements Repository {
     public void commitPrepared(Path tmp, RestorePointIndex index, String sessionId) throws IOException {
         Names.requirePoint(sessionId);
         String node = index.node();
-        // Lease every referenced chunk before checking that it exists, so GC cannot remove one between
-        // the check and the guard sealing this point.
-        List<ChunkId> referenced = index.chunks().stream().filter(id -> !id.isZero()).distinct().toList();
-        writeLease(node, sessionId, referenced);
-        List<ChunkId> missing = referenced.stream().filter(id -> !hasChunk(id)).toList();
-        if (!missing.isEmpty()) {
-            throw new RepositoryException(Reason.MISSING_CHUNKS, "restore point " + index.pointId() + " refers to "
-                    + missing.size() + " chunks the repository lacks (first: " + missing.get(0)
-                    + "); upload them and commit again");
-        }
         Path sealed = layout.storePoint(node, index.pointId());
         Path incoming = layout.incomingPoint(node, index.pointId());
         for (Path existing : List.of(sealed, incoming)) {
@@ -328,17 +501,49 @@ public final class RepositoryStore implements Repository {
                         + " exists with different content; restore points are never replaced, choose a new id");
             }
         }
-        DurableFiles.fsyncDirectory(layout.incomingChunks()); // names of the chunks uploaded for this point
         if (countPoints(node) >= limits.maxPointsPerNode()) {
             throw new RepositoryException(Reason.QUOTA_EXCEEDED, "node " + node + " has " + limits.maxPointsPerNode()
                     + " restore points, its limit; prune old ones first");
         }
-        Files.createDirectories(incoming.getParent());
-        if (!DurableFiles.publish(tmp, incoming)) {
-            throw new RepositoryException(Reason.ALREADY_EXISTS, "restore point " + node + "/" + index.pointId()
-                    + " was committed concurrently");
+        long indexBytes = onDisk(Files.size(tmp));
+        requireQuota(node, indexBytes, "restore point " + index.pointId());
+        List<ChunkId> referenced = index.chunks().stream().filter(id -> !id.isZero()).distinct().toList();
+        // Refuse a commit that lacks chunks before leasing anything: a commit lease is then written only
+        // for a point about to be published, so commits cannot be used to hold chunks from GC.
+        requireChunks(index, referenced);
+        // Lease every referenced chunk before checking again that it exists, so GC cannot remove one
+        // between the check and the guard sealing this point.
+        String leaseName = sessionId + COMMIT_LEASE_SUFFIX;
+        writeLease(node, sessionId, referenced, leaseName, false);
+        try {
+            requireChunks(index, referenced);
+            DurableFiles.fsyncDirectory(layout.incomingChunks()); // names of the chunks uploaded for this point
+            Files.createDirectories(incoming.getParent());
+            if (!DurableFiles.publish(tmp, incoming)) {
+                throw new RepositoryException(Reason.ALREADY_EXISTS, "restore point " + node + "/" + index.pointId()
+                        + " was committed concurrently");
+            }
+            AtomicLong used = usage(node);
+            used.addAndGet(indexBytes);
+            persistUsage(node, used);
+            releaseLeases(node, sessionId);
+        } finally {
+            Path lease = layout.leases().resolve(node).resolve(leaseName);
+            synchronized (leaseLocks.computeIfAbsent(node, n -> new Object())) {
+                if (Files.deleteIfExists(lease)) {
+                    recountLeases(node);
+                }
+            }
         }
-        releaseLeases(node, sessionId);
+    }
+
+    private void requireChunks(RestorePointIndex index, List<ChunkId> referenced) throws RepositoryException {
+        List<ChunkId> missing = referenced.stream().filter(id -> !hasChunk(id)).toList();
+        if (!missing.isEmpty()) {
+            throw new RepositoryException(Reason.MISSING_CHUNKS, "restore point " + index.pointId() + " refers to "
+                    + missing.size() + " chunks the repository lacks (first: " + missing.get(0)
+                    + "); upload them and commit again");
+        }
     }
 
     private int countPoints(String node) throws IOException {

@@ -63,14 +63,46 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-frame-bytes", defaultValue = "" + Protocol.DEFAULT_MAX_FRAME)
     int maxFrameBytes;
 
-    @Option(names = "--max-connections", defaultValue = "64")
+    @Option(names = "--max-connections", defaultValue = "64",
+            description = "Authenticated connections open at once (default ${DEFAULT-VALUE}).")
     int maxConnections;
 
-    @Option(names = "--max-connections-per-identity", defaultValue = "32")
+    @Option(names = "--max-connections-per-identity", defaultValue = "32",
+            description = "Authenticated connections of one node or the operator (default ${DEFAULT-VALUE}).")
     int maxConnectionsPerIdentity;
 
+    @Option(names = "--max-unauthenticated-connections",
+            defaultValue = "" + TransportConfig.DEFAULT_MAX_UNAUTHENTICATED,
+            description = "Connections still in the TLS handshake, HELLO or authentication, from anyone "
+                    + "(default ${DEFAULT-VALUE}); separate from --max-connections, so peers without a token "
+                    + "never take an authenticated client's slot. Beyond it new connections are closed at once.")
+    int maxUnauthenticated;
+
+    @Option(names = "--max-unauthenticated-connections-per-address",
+            defaultValue = "" + TransportConfig.DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS,
+            description = "Of those, from one source address (default ${DEFAULT-VALUE}); a node's connection pool "
+                    + "opens its connections at once, so keep it at least the pool size.")
+    int maxUnauthenticatedPerAddress;
+
+    @Option(names = "--handshake-timeout-millis", defaultValue = "10000",
+            description = "Time a connection has in total for the TLS handshake, HELLO and authentication "
+                    + "(default ${DEFAULT-VALUE}); the connection is closed at this deadline however slowly "
+                    + "it sends.")
+    int handshakeTimeoutMillis;
+
+    @Option(names = "--max-lease-bytes-per-node", defaultValue = "" + StoreLimits.DEFAULT_MAX_LEASE_BYTES_PER_NODE,
+            description = "Bytes of leases (ids a running backup was told exist) one node may hold "
+                    + "(default ${DEFAULT-VALUE}); they also count against --node-quota-bytes.")
+    long maxLeaseBytesPerNode;
+
+    @Option(names = "--max-lease-files-per-node", defaultValue = "" + StoreLimits.DEFAULT_MAX_LEASE_FILES_PER_NODE,
+            description = "Lease files (one per lack check that found chunks) one node may hold "
+                    + "(default ${DEFAULT-VALUE}).")
+    int maxLeaseFilesPerNode;
+
     @Option(names = "--node-quota-bytes", defaultValue = "" + Long.MAX_VALUE,
-            description = "Bytes of new chunks one node may upload in total.")
+            description = "Bytes one node may make the repository store: new chunks and restore point indexes, "
+                    + "and while they exist its leases and the indexes it is committing.")
     long nodeQuotaBytes;
 
     @Option(names = "--max-points-per-node", defaultValue = "100000")
@@ -98,6 +130,35 @@ public final class ServeCommand implements Callable<Integer> {
         return Optional.empty();
     }
 
+    /**
+     * What is wrong with the connection and storage limits, if anything, naming the option. Public for
+     * the same reason as {@link #authenticationProblem()}.
+     */
+    public Optional<String> limitsProblem() {
+        record Limit(String option, long value, long min) {
+        }
+        for (Limit l : new Limit[] {new Limit("--max-frame-bytes", maxFrameBytes, 4096 + 1),
+                new Limit("--max-connections", maxConnections, 1),
+                new Limit("--max-connections-per-identity", maxConnectionsPerIdentity, 1),
+                new Limit("--max-unauthenticated-connections", maxUnauthenticated, 1),
+                new Limit("--max-unauthenticated-connections-per-address", maxUnauthenticatedPerAddress, 1),
+                new Limit("--handshake-timeout-millis", handshakeTimeoutMillis, 100),
+                new Limit("--node-quota-bytes", nodeQuotaBytes, 1),
+                new Limit("--max-points-per-node", maxPointsPerNode, 1),
+                new Limit("--min-free-bytes", minFreeBytes, 0),
+                new Limit("--max-lease-bytes-per-node", maxLeaseBytesPerNode, 4096),
+                new Limit("--max-lease-files-per-node", maxLeaseFilesPerNode, 1)}) {
+            if (l.value() < l.min()) {
+                return Optional.of(l.option() + " must be at least " + l.min() + ", got " + l.value());
+            }
+        }
+        if (maxUnauthenticatedPerAddress > maxUnauthenticated) {
+            return Optional.of("--max-unauthenticated-connections-per-address (" + maxUnauthenticatedPerAddress
+                    + ") must not exceed --max-unauthenticated-connections (" + maxUnauthenticated + ")");
+        }
+        return Optional.empty();
+    }
+
     @Override
     public Integer call() throws Exception {
         System.Logger log = System.getLogger("blockvault.transport");
@@ -114,7 +175,7 @@ public final class ServeCommand implements Callable<Integer> {
                     + "(e.g. setpriv --inh-caps=-all --bounding-set=-all, or drop them in the container spec).");
             return 1;
         }
-        Optional<String> problem = authenticationProblem();
+        Optional<String> problem = authenticationProblem().or(this::limitsProblem);
         if (problem.isPresent()) {
             System.err.println("error: " + problem.get());
             return 2;
@@ -123,10 +184,12 @@ public final class ServeCommand implements Callable<Integer> {
                 : new TokenReviewAuthenticator(java.net.URI.create(tokenReviewServer), Tls.client(tokenReviewCa),
                         tokenReviewCredentials, audience, agentServiceAccount, operatorServiceAccount);
         RepositoryStore store = new RepositoryStore(new RepositoryLayout(root),
-                new StoreLimits(nodeQuotaBytes, maxPointsPerNode, minFreeBytes, 24L * 3600_000));
+                new StoreLimits(nodeQuotaBytes, maxPointsPerNode, minFreeBytes, 24L * 3600_000, maxLeaseBytesPerNode,
+                        maxLeaseFilesPerNode));
         store.open();
         TransportConfig config = new TransportConfig(InetAddress.getByName(listen), port, maxFrameBytes, maxConnections,
-                maxConnectionsPerIdentity, 10_000, 120_000, 64L << 20);
+                maxConnectionsPerIdentity, handshakeTimeoutMillis, 120_000, 64L << 20, maxUnauthenticated,
+                maxUnauthenticatedPerAddress);
         TransportServer server = new TransportServer(config, Tls.server(tlsCert, tlsKey), auth, store, log);
         server.start();
         System.out.println("listening " + server.port());

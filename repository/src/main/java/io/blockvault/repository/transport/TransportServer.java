@@ -16,6 +16,9 @@ import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UTFDataFormatException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
@@ -32,14 +35,17 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ServerSocketFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
-import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
 
 /**
  * The network-facing part of the repository: one TLS 1.3 port, bearer-token authentication,
@@ -56,8 +62,17 @@ public final class TransportServer implements AutoCloseable {
     private final Map<Identity, AtomicInteger> perIdentity = new ConcurrentHashMap<>();
     private final ThreadPoolExecutor pool;
     private final AtomicInteger connectionIds = new AtomicInteger();
-    private SSLServerSocket server;
+    private final RateLimitedLog refusals;
+    private final AtomicInteger unauthenticated = new AtomicInteger();
+    private final Map<InetAddress, Integer> unauthenticatedPerAddress = new ConcurrentHashMap<>();
+    private final AtomicInteger authenticated = new AtomicInteger();
+    private final ScheduledThreadPoolExecutor deadlines;
+    private ServerSocket server;
+    private SSLSocketFactory tlsSockets;
     private Thread acceptor;
+
+    /** At most one line per kind of refusal in this time; the rest are counted in the next line. */
+    static final long REFUSAL_LOG_INTERVAL_MILLIS = 10_000;
 
     public TransportServer(TransportConfig config, SSLContext tls, Authenticator authenticator, RepositoryStore store,
             System.Logger log) {
@@ -66,18 +81,28 @@ public final class TransportServer implements AutoCloseable {
         this.authenticator = authenticator;
         this.store = store;
         this.log = log;
-        this.pool = new ThreadPoolExecutor(0, config.maxConnections(), 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
-                r -> {
-                    Thread t = new Thread(r, "transport-connection");
-                    t.setDaemon(true);
-                    return t;
-                });
+        this.refusals = new RateLimitedLog(log, REFUSAL_LOG_INTERVAL_MILLIS);
+        // Admission (the two counters) bounds how many connections run; the pool only has to have room
+        // for them, with slack for threads that are still returning from a finished connection.
+        int threads = 2 * (config.maxConnections() + config.maxUnauthenticated());
+        this.pool = new ThreadPoolExecutor(0, threads, 30, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+            Thread t = new Thread(r, "transport-connection");
+            t.setDaemon(true);
+            return t;
+        });
+        this.deadlines = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "transport-handshake-deadline");
+            t.setDaemon(true);
+            return t;
+        });
+        this.deadlines.setRemoveOnCancelPolicy(true);
     }
 
     public void start() throws IOException {
-        server = (SSLServerSocket) tls.getServerSocketFactory().createServerSocket(config.port(), 128,
-                config.bindAddress());
-        server.setEnabledProtocols(Tls.PROTOCOLS);
+        // Plain TCP, with TLS layered per connection: closing the raw socket at the handshake deadline
+        // then reliably ends a handshake read that a peer keeps alive one byte at a time.
+        server = ServerSocketFactory.getDefault().createServerSocket(config.port(), 128, config.bindAddress());
+        tlsSockets = tls.getSocketFactory();
         acceptor = new Thread(this::acceptLoop, "transport-accept");
         acceptor.setDaemon(true);
         acceptor.start();
@@ -96,39 +121,113 @@ public final class TransportServer implements AutoCloseable {
                 s = server.accept();
             } catch (IOException e) {
                 if (!server.isClosed()) {
-                    log.log(System.Logger.Level.WARNING, "accept failed: " + e.getMessage());
+                    refusals.log(System.Logger.Level.WARNING, "accept", "accept failed: " + e.getMessage());
                 }
                 continue;
             }
             int id = connectionIds.incrementAndGet();
+            InetAddress address = s.getInetAddress();
+            String refused = admitUnauthenticated(address);
+            if (refused != null) {
+                refusals.log(System.Logger.Level.WARNING, "admission:" + refused, "connection " + id + " from "
+                        + s.getRemoteSocketAddress() + " refused: " + refused);
+                reset(s);
+                continue;
+            }
             try {
-                pool.execute(() -> handle((SSLSocket) s, id));
+                pool.execute(() -> handle(s, address, id));
             } catch (RejectedExecutionException e) {
-                log.log(System.Logger.Level.WARNING, "connection " + id + " from " + s.getRemoteSocketAddress()
-                        + " refused: " + config.maxConnections() + " connections are open (the limit)");
-                closeQuietly(s);
+                releaseUnauthenticated(address);
+                refusals.log(System.Logger.Level.WARNING, "admission:threads", "connection " + id + " from "
+                        + s.getRemoteSocketAddress() + " refused: no connection thread is free");
+                reset(s);
             }
         }
     }
 
-    private void handle(SSLSocket socket, int connId) {
+    /** Takes an unauthenticated slot for a new connection; null, or why it is refused. */
+    private String admitUnauthenticated(InetAddress address) {
+        if (unauthenticated.incrementAndGet() > config.maxUnauthenticated()) {
+            unauthenticated.decrementAndGet();
+            return config.maxUnauthenticated() + " connections are still authenticating (the limit, "
+                    + "--max-unauthenticated-connections)";
+        }
+        boolean[] admitted = {false};
+        unauthenticatedPerAddress.compute(address, (a, n) -> {
+            int open = n == null ? 0 : n;
+            if (open >= config.maxUnauthenticatedPerAddress()) {
+                return n;
+            }
+            admitted[0] = true;
+            return open + 1;
+        });
+        if (!admitted[0]) {
+            unauthenticated.decrementAndGet();
+            return config.maxUnauthenticatedPerAddress() + " connections from this address are still authenticating "
+                    + "(the limit, --max-unauthenticated-connections-per-address)";
+        }
+        return null;
+    }
+
+    private void releaseUnauthenticated(InetAddress address) {
+        unauthenticatedPerAddress.computeIfPresent(address, (a, n) -> n <= 1 ? null : n - 1);
+        unauthenticated.decrementAndGet();
+    }
+
+    /** Connections not authenticated yet, overall (for tests and diagnostics). */
+    int unauthenticatedConnections() {
+        return unauthenticated.get();
+    }
+
+    private static final int HANDSHAKING = 0;
+    private static final int AUTHENTICATED = 1;
+    private static final int EXPIRED = 2;
+
+    private void handle(Socket raw, InetAddress address, int connId) {
+        String peer = String.valueOf(raw.getRemoteSocketAddress());
+        AtomicInteger stage = new AtomicInteger(HANDSHAKING);
+        // One deadline for TLS handshake, HELLO and authentication together: a per-read timeout lets a
+        // peer hold the slot forever by sending a byte just before each read times out.
+        ScheduledFuture<?> deadline = deadlines.schedule(() -> {
+            if (stage.compareAndSet(HANDSHAKING, EXPIRED)) {
+                reset(raw);
+            }
+        }, config.handshakeTimeoutMillis(), TimeUnit.MILLISECONDS);
+        boolean unauthenticatedSlot = true;
+        boolean authenticatedSlot = false;
+        Identity authenticatedAs = null;
         Identity identity = null;
-        String peer = String.valueOf(socket.getRemoteSocketAddress());
+        SSLSocket socket = null;
         FrameChannel ch = null;
         try {
-            socket.setSoTimeout(config.handshakeTimeoutMillis());
-            socket.setTcpNoDelay(true);
+            raw.setSoTimeout(config.handshakeTimeoutMillis());
+            raw.setTcpNoDelay(true);
+            socket = (SSLSocket) tlsSockets.createSocket(raw, address.getHostAddress(), raw.getPort(), true);
+            socket.setUseClientMode(false);
+            socket.setEnabledProtocols(Tls.PROTOCOLS);
             socket.startHandshake();
             ch = new FrameChannel(socket.getInputStream(), socket.getOutputStream(), 4096);
-            identity = hello(ch);
-            AtomicInteger count = perIdentity.computeIfAbsent(identity, k -> new AtomicInteger());
+            Identity who = hello(ch);
+            if (!stage.compareAndSet(HANDSHAKING, AUTHENTICATED)) {
+                throw new SocketException("handshake deadline passed");
+            }
+            deadline.cancel(false);
+            releaseUnauthenticated(address);
+            unauthenticatedSlot = false;
+            authenticatedAs = who;
+            if (authenticated.incrementAndGet() > config.maxConnections()) {
+                authenticated.decrementAndGet();
+                throw new RepositoryException(Reason.BUSY, "the repository has " + config.maxConnections()
+                        + " authenticated connections open (the limit); retry later");
+            }
+            authenticatedSlot = true;
+            AtomicInteger count = perIdentity.computeIfAbsent(who, k -> new AtomicInteger());
             if (count.incrementAndGet() > config.maxConnectionsPerIdentity()) {
                 count.decrementAndGet();
-                Identity refused = identity;
-                identity = null;
-                throw new RepositoryException(Reason.BUSY, refused + " already has "
+                throw new RepositoryException(Reason.BUSY, who + " already has "
                         + config.maxConnectionsPerIdentity() + " connections open (the limit); retry later");
             }
+            identity = who;
             ch.maxFrame(config.maxFrameBytes());
             String welcomeName = identity.toString();
             ch.write(Protocol.WELCOME, d -> {
@@ -139,26 +238,61 @@ public final class TransportServer implements AutoCloseable {
             socket.setSoTimeout(config.idleTimeoutMillis());
             log.log(System.Logger.Level.DEBUG, "connection " + connId + " from " + peer + " is " + identity);
             serve(ch, identity);
-        } catch (RepositoryException e) {
-            log.log(System.Logger.Level.WARNING, "connection " + connId + " from " + peer
-                    + (identity == null ? "" : " (" + identity + ")") + " closed: " + e.getMessage());
-            sendError(ch, e);
-        } catch (SSLException e) {
-            log.log(System.Logger.Level.WARNING, "connection " + connId + " from " + peer + ": TLS failed: "
-                    + e.getMessage());
-        } catch (SocketTimeoutException e) {
-            log.log(System.Logger.Level.INFO, "connection " + connId + " from " + peer + " timed out");
-            sendError(ch, new RepositoryException(Reason.PROTOCOL, "idle for too long; connection closed"));
-        } catch (EOFException | SocketException e) {
-            log.log(System.Logger.Level.DEBUG, "connection " + connId + " from " + peer + " ended: " + e);
         } catch (IOException | RuntimeException e) {
-            log.log(System.Logger.Level.WARNING, "connection " + connId + " from " + peer + " failed: " + e, e);
-            sendError(ch, new RepositoryException(Reason.INTERNAL, "internal error: " + e.getMessage()));
+            if (stage.get() == EXPIRED) {
+                refusals.log(System.Logger.Level.WARNING, "handshake-deadline", "connection " + connId + " from " + peer
+                        + " closed: TLS handshake, HELLO and authentication did not finish within "
+                        + config.handshakeTimeoutMillis() + " ms (--handshake-timeout-millis)");
+            } else {
+                report(e, ch, connId, peer, authenticatedAs);
+            }
         } finally {
+            deadline.cancel(false);
+            if (unauthenticatedSlot) {
+                releaseUnauthenticated(address);
+            }
+            if (authenticatedSlot) {
+                authenticated.decrementAndGet();
+            }
             if (identity != null) {
                 perIdentity.get(identity).decrementAndGet();
             }
-            closeQuietly(socket);
+            if (socket != null) {
+                closeQuietly(socket);
+            }
+            closeQuietly(raw);
+        }
+    }
+
+    /**
+     * Logs why a connection ended and tells the peer when there is something to tell. Before
+     * authentication the peer may be anyone and choose how often this happens, so those lines are
+     * rate-limited per kind.
+     */
+    private void report(Exception e, FrameChannel ch, int connId, String peer, Identity who) {
+        String prefix = "connection " + connId + " from " + peer + (who == null ? "" : " (" + who + ")");
+        if (e instanceof RepositoryException r) {
+            String line = prefix + " closed: " + r.getMessage();
+            if (who == null) {
+                refusals.log(System.Logger.Level.WARNING, "refused:" + r.reason(), line);
+            } else {
+                log.log(System.Logger.Level.WARNING, line);
+            }
+            sendError(ch, r);
+        } else if (e instanceof SSLException) {
+            refusals.log(System.Logger.Level.WARNING, "tls", prefix + ": TLS failed: " + e.getMessage());
+        } else if (e instanceof SocketTimeoutException) {
+            if (who == null) {
+                refusals.log(System.Logger.Level.INFO, "timeout", prefix + " timed out before authenticating");
+            } else {
+                log.log(System.Logger.Level.INFO, prefix + " timed out");
+                sendError(ch, new RepositoryException(Reason.PROTOCOL, "idle for too long; connection closed"));
+            }
+        } else if (e instanceof EOFException || e instanceof SocketException) {
+            log.log(System.Logger.Level.DEBUG, prefix + " ended: " + e);
+        } else {
+            log.log(System.Logger.Level.WARNING, prefix + " failed: " + e, e);
+            sendError(ch, new RepositoryException(Reason.INTERNAL, "internal error: " + e.getMessage()));
         }
     }
 
@@ -212,6 +346,8 @@ public final class TransportServer implements AutoCloseable {
             token = d.readUTF();
         } catch (EOFException e) {
             throw new RepositoryException(Reason.PROTOCOL, "HELLO carries no token");
+        } catch (UTFDataFormatException e) {
+            throw new RepositoryException(Reason.PROTOCOL, "HELLO's token is not valid modified UTF-8");
         }
         return authenticator.authenticate(token);
     }
@@ -230,6 +366,12 @@ public final class TransportServer implements AutoCloseable {
                 }
                 log.log(System.Logger.Level.INFO, who + ": request " + f.type() + " refused: " + e.getMessage());
                 sendError(ch, e);
+            } catch (UTFDataFormatException e) {
+                // readUTF's complaint about a string that is not modified UTF-8: the request, not the server
+                RepositoryException r = new RepositoryException(Reason.INVALID_REQUEST, "malformed request of type "
+                        + f.type() + ": a string is not valid modified UTF-8 (" + e.getMessage() + ")");
+                log.log(System.Logger.Level.INFO, who + ": " + r.getMessage());
+                sendError(ch, r);
             } catch (EOFException | IllegalArgumentException e) {
                 RepositoryException r = new RepositoryException(Reason.INVALID_REQUEST, "malformed request of type "
                         + f.type() + ": " + (e.getMessage() == null ? "payload too short" : e.getMessage()));
@@ -367,39 +509,62 @@ public final class TransportServer implements AutoCloseable {
             throw new RepositoryException(Reason.PROTOCOL, "an index of " + total + " bytes exceeds the limit of "
                     + config.maxIndexBytes());
         }
+        // The index is staged on disk before it can be parsed: the bytes count against the node's quota
+        // and the free-space reserve for as long as the temp file exists.
         Path tmp = store.layout().incomingTmp().resolve("commit." + UUID.randomUUID() + ".tmp");
+        RepositoryStore.Reservation reservation;
         try {
-            try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                long got = 0;
-                while (got < total) {
-                    FrameChannel.Frame part = ch.read();
-                    if (part == null) {
-                        throw new EOFException("connection closed during a commit");
-                    }
-                    if (part.type() != Protocol.COMMIT_PART || got + part.payload().length > total) {
-                        throw new RepositoryException(Reason.PROTOCOL, "expected " + (total - got)
-                                + " more index bytes in COMMIT_PART frames");
-                    }
-                    out.write(java.nio.ByteBuffer.wrap(part.payload()));
-                    got += part.payload().length;
-                }
-                out.force(true);
-            }
-            RestorePointIndex idx;
-            try (InputStream in = new BufferedInputStream(Files.newInputStream(tmp), 1 << 16)) {
-                idx = IndexCodec.read(in);
-            } catch (FormatException e) {
-                throw new RepositoryException(Reason.INVALID_REQUEST, "the committed index is invalid: "
-                        + e.getMessage());
-            }
-            requireNode(who, idx.node());
-            store.commitPrepared(tmp, idx, session);
-            log.log(System.Logger.Level.INFO, who + " committed restore point " + idx.node() + "/" + idx.pointId()
-                    + " (" + idx.chunks().size() + " chunks)");
-            ch.write(Protocol.OK, new byte[0]);
-        } finally {
-            Files.deleteIfExists(tmp);
+            reservation = store.reserveCommit(who.name(), total);
+        } catch (RepositoryException e) {
+            // The client has sent its index parts already: skip them (they are not stored), so the
+            // refusal is the answer to this COMMIT and the connection stays in step.
+            readParts(ch, total, part -> { });
+            throw e;
         }
+        try (RepositoryStore.Reservation staged = reservation) {
+            try {
+                try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                    readParts(ch, total, part -> out.write(java.nio.ByteBuffer.wrap(part)));
+                    out.force(true);
+                }
+                RestorePointIndex idx;
+                try (InputStream in = new BufferedInputStream(Files.newInputStream(tmp), 1 << 16)) {
+                    idx = IndexCodec.read(in);
+                } catch (FormatException e) {
+                    throw new RepositoryException(Reason.INVALID_REQUEST, "the committed index is invalid: "
+                            + e.getMessage());
+                }
+                requireNode(who, idx.node());
+                store.commitPrepared(tmp, idx, session);
+                log.log(System.Logger.Level.INFO, who + " committed restore point " + idx.node() + "/" + idx.pointId()
+                        + " (" + idx.chunks().size() + " chunks)");
+                ch.write(Protocol.OK, new byte[0]);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        }
+    }
+
+    /** Receives {@code total} bytes of COMMIT_PART frames. */
+    private static void readParts(FrameChannel ch, long total, PartSink sink) throws IOException {
+        long got = 0;
+        while (got < total) {
+            FrameChannel.Frame part = ch.read();
+            if (part == null) {
+                throw new EOFException("connection closed during a commit");
+            }
+            if (part.type() != Protocol.COMMIT_PART || got + part.payload().length > total) {
+                throw new RepositoryException(Reason.PROTOCOL, "expected " + (total - got)
+                        + " more index bytes in COMMIT_PART frames");
+            }
+            sink.accept(part.payload());
+            got += part.payload().length;
+        }
+    }
+
+    @FunctionalInterface
+    private interface PartSink {
+        void accept(byte[] part) throws IOException;
     }
 
     private void list(FrameChannel ch, Identity who, String node) throws IOException {
@@ -439,6 +604,16 @@ public final class TransportServer implements AutoCloseable {
         }
     }
 
+    /** Closes with a reset: a refused peer leaves no TIME_WAIT entry behind however fast it reconnects. */
+    private static void reset(Socket s) {
+        try {
+            s.setSoLinger(true, 0);
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+        closeQuietly(s);
+    }
+
     private static void closeQuietly(Socket s) {
         try {
             s.close();
@@ -453,5 +628,6 @@ public final class TransportServer implements AutoCloseable {
             server.close();
         }
         pool.shutdownNow();
+        deadlines.shutdownNow();
     }
 }

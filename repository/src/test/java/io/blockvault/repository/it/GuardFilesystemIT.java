@@ -266,6 +266,31 @@ class GuardFilesystemIT {
     }
 
     @Test
+    void aNodeAskingAgainCannotKeepAnotherNodesUnreferencedChunksPastTheLeaseTtl() throws Exception {
+        setUp("xfs");
+        Path img = image("b.img", 16, 21);
+        RestorePointIndex p1 = TestData.backup(store, codec, "node-b", "p1", img, Optional.empty(), Optional.empty());
+        guard.cycle(config(0));
+        List<ChunkId> ids = p1.chunks().stream().filter(id -> !id.isZero()).distinct().toList();
+        GuardConfig expired = config(86_400 + 120);
+        guard.cycle(expired);
+        store.requestDelete(new PointRef("node-b", "p1"));
+        // node A never uploaded these; it asks about them (they exist, so they are leased to it)
+        assertThat(store.missingChunks("node-a", "s-pin1", ids)).isEmpty();
+        assertThat(guard.cycle(expired).pointsDeleted()).isEqualTo(1);
+        assertThat(guard.cycle(expired).chunksCollected()).as("within one lease TTL the lease holds").isZero();
+        // asking again renews A's lease, but the chunks have been unreferenced for longer than the TTL
+        // (86 400 s) by the guard's clock: collected anyway
+        assertThat(store.missingChunks("node-a", "s-pin2", ids)).isEmpty();
+        GuardConfig later = config(2 * 86_400 + 300);
+        guard.cycle(later);
+        guard.cycle(later);
+        for (ChunkId id : ids) {
+            assertThat(layout.storeChunk(id)).as("chunk %s", id).doesNotExist();
+        }
+    }
+
+    @Test
     void clockJumpsDoNotReleaseLocks() throws Exception {
         setUp("ext4");
         Path img = image("dev.img", 4, 4);
