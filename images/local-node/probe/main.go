@@ -3,6 +3,7 @@
 //	probe api          GET the pod's own namespace through the in-cluster Service address with the
 //	                   ServiceAccount token and CA the kubelet mounted (what every client does)
 //	probe address      print the pod's IPv4 addresses (the bridge must have given one)
+//	probe dns          resolve kubernetes.default.svc through the cluster DNS to the Service address
 //	probe privileged   succeed only with CAP_SYS_ADMIN and the host's /dev (a privileged pod)
 //	probe sleep        sleep until terminated (a DaemonSet's long-running container)
 //
@@ -31,7 +32,7 @@ const (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: probe api|address|privileged|sleep ...")
+		fail("usage: probe api|address|dns|privileged|sleep ...")
 	}
 	for _, check := range os.Args[1:] {
 		var err error
@@ -40,6 +41,8 @@ func main() {
 			err = api()
 		case "address":
 			err = address()
+		case "dns":
+			err = dns()
 		case "privileged":
 			err = privileged()
 		case "sleep":
@@ -118,6 +121,22 @@ func address() error {
 	}
 	fmt.Printf("address: %s\n", strings.Join(found, " "))
 	return nil
+}
+
+func dns() error {
+	// The short name needs the search path the kubelet wrote into resolv.conf.
+	addresses, err := net.LookupHost("kubernetes.default.svc")
+	if err != nil {
+		return err
+	}
+	host := os.Getenv("KUBERNETES_SERVICE_HOST")
+	for _, a := range addresses {
+		if a == host {
+			fmt.Printf("dns: kubernetes.default.svc is %s\n", a)
+			return nil
+		}
+	}
+	return fmt.Errorf("kubernetes.default.svc resolved to %v, not the Service address %s", addresses, host)
 }
 
 func privileged() error {
