@@ -451,7 +451,7 @@ class ClockAttackIT {
                     .extracting(e -> ((RepositoryException) e).reason()).isEqualTo(RepositoryException.Reason.LOCKED);
         }
         String refusal = "deletion of node-a/" + point + " refused: immutable until";
-        long before = Files.readString(guardLog).split(java.util.regex.Pattern.quote(refusal), -1).length;
+        int before = occurrences(Files.readString(guardLog), refusal);
         Path forged = layout.requests().resolve("forged-" + UUID.randomUUID() + ".req");
         Files.writeString(forged, "node-a\n" + point + "\n");
         long deadline = System.currentTimeMillis() + 60_000;
@@ -460,9 +460,15 @@ class ClockAttackIT {
         }
         assertThat(forged).as("the guard read the forged request").doesNotExist();
         awaitCycles(1, s -> true);
-        assertThat(Files.readString(guardLog).split(java.util.regex.Pattern.quote(refusal), -1).length)
-                .as("refusals of %s in the guard's log", point).isEqualTo(before + 1);
-        assertThat(layout.storePoint("node-a", point)).exists();
+        assertThat(layout.storePoint("node-a", point)).as("locked point %s after a forged deletion request", point)
+                .exists();
+        assertThat(lsattrImmutable(layout.storePoint("node-a", point))).isTrue();
+        assertThat(occurrences(Files.readString(guardLog), refusal)).as("refusals of %s in the guard's log", point)
+                .isEqualTo(before + 1);
+    }
+
+    private static int occurrences(String text, String part) {
+        return text.split(java.util.regex.Pattern.quote(part), -1).length - 1;
     }
 
     private static boolean lsattrImmutable(Path file) throws Exception {
