@@ -72,7 +72,8 @@ import org.junit.jupiter.api.Test;
  * (before the points were made) and a reboot there; nothing unlocks, nothing is deleted, every jump
  * is reported, backups go on. Only the guard's own configured advance moves the trusted clock past
  * the lock; then retention deletes the expired points and GC removes exactly the chunks no point
- * references, never a chunk the still-locked newer point needs (though its own lock expired).
+ * references, never a chunk the still-locked newer point needs (though its own lock expired), nor
+ * the chunk a running backup was told exists right before the wall clock jumped ahead once more.
  */
 class ClockAttackIT {
 
@@ -271,6 +272,15 @@ class ClockAttackIT {
         expiredButNeeded.retainAll(distinctStored(p1, p2));
         assertThat(garbage).as("chunks only the expired points reference").hasSize(3 + 2);
         assertThat(expiredButNeeded).as("chunks whose own lock expired but which p3 references").isNotEmpty();
+        // a backup in progress is told that one of them exists (so it will not upload it), then the
+        // clock jumps ten years ahead: its lease is a day old by no clock but the wall's
+        ChunkId leased = garbage.iterator().next();
+        try (TransportClient c = connect(NODE_TOKEN)) {
+            assertThat(c.missingChunks("node-a", "s-inprogress", List.of(leased))).isEmpty();
+        }
+        setWallOffset("+3650d");
+        awaitCycles(2, s -> s.publishedWallMillis() > System.currentTimeMillis() + TEN_YEARS - DAY);
+        garbage.remove(leased);
         try (TransportClient op = connect(OPERATOR_TOKEN)) {
             op.requestDelete(new PointRef("node-a", "p1"));
             op.requestDelete(new PointRef("node-a", "p2"));
@@ -281,6 +291,7 @@ class ClockAttackIT {
         awaitGone(List.of(layout.storePoint("node-a", "p1"), layout.storePoint("node-a", "p2")));
         awaitGone(garbage.stream().map(layout::storeChunk).toList());
         awaitCycles(3, s -> true); // GC had every chance to take more
+        assertThat(layout.storeChunk(leased)).as("the chunk a backup in progress was told exists").exists();
         assertThat(Files.readString(g4)).contains("deleted restore point node-a/p1").contains("deleted restore point "
                 + "node-a/p2");
         for (ChunkId id : keep) {
