@@ -54,6 +54,8 @@ public final class Guard {
     private final System.Logger log;
     private final Map<ChunkId, Long> gcCandidates = new HashMap<>();
     private long lastGcMillis = Long.MIN_VALUE;
+    /** When this guard first saw each lease file (path and mtime), by the trusted clock. */
+    private final Map<String, Long> leaseFirstSeen = new HashMap<>();
     private final Set<String> warnedPoints = new HashSet<>();
 
     public Guard(RepositoryLayout layout, Linux linux, TrustedClock clock, System.Logger log) {
@@ -484,14 +486,24 @@ public final class Guard {
             return new long[] {0, 0};
         }
         long wallNow = System.currentTimeMillis();
+        long trustedNow = clock.nowMillis();
         long ttlMillis = config.leaseTtlSeconds() * 1000;
         // A commit's lease lives only while that commit checks and publishes its point: honoured fully.
         // A lack check's lease is the word of whichever node asked, about any stored chunk, renewable
         // at will: it keeps a chunk only for one TTL after the chunk lost its last reference (below),
         // so no node can hold another node's unreferenced data from collection by asking again.
+        // A lease counts while either clock calls it younger than the TTL: its mtime by the wall
+        // clock, or the trusted time since this guard first saw it (a renewal is a new mtime). By the
+        // wall clock alone, a clock set ahead would expire every lease at once and GC could take the
+        // chunks a running backup was told exist (ClockAttackIT); a clock set back only keeps more.
         Set<ChunkId> leasedByLackChecks = new HashSet<>();
+        Set<String> leasesSeen = new HashSet<>();
         readIncomingTree(layout.leases(), ".lease", (p, f) -> {
-            if (wallNow - Files.getLastModifiedTime(f.procPath()).toMillis() < ttlMillis) {
+            long mtime = Files.getLastModifiedTime(f.procPath()).toMillis();
+            String key = p + "@" + mtime;
+            leasesSeen.add(key);
+            long firstSeen = leaseFirstSeen.computeIfAbsent(key, k -> trustedNow);
+            if (wallNow - mtime < ttlMillis || trustedNow - firstSeen < ttlMillis) {
                 Set<ChunkId> into = p.getFileName().toString().endsWith(RepositoryStore.COMMIT_LEASE_SUFFIX) ? keep
                         : leasedByLackChecks;
                 byte[] all = f.readAll();
@@ -500,7 +512,8 @@ public final class Guard {
                 }
             }
         });
-        long now = clock.nowMillis();
+        leaseFirstSeen.keySet().retainAll(leasesSeen);
+        long now = trustedNow;
         long removed = 0;
         long bytes = 0;
         Set<ChunkId> seen = new HashSet<>();

@@ -60,6 +60,12 @@ public final class RepositoryStore implements Repository {
     /** Lease files each node holds (as last counted, plus those written since). */
     private final Map<String, Integer> leaseFiles = new ConcurrentHashMap<>();
     private final Map<String, Long> leasesCountedAt = new ConcurrentHashMap<>();
+    /**
+     * When this process wrote each lease file it still holds, by System.nanoTime: for those, the
+     * monotonic clock and not the file's mtime says when they expire, so a wall clock set ahead does
+     * not make a running backup's leases look expired (nor one set back keep them forever).
+     */
+    private final Map<Path, Long> leaseWrittenNanos = new ConcurrentHashMap<>();
     private final Map<String, Object> leaseLocks = new ConcurrentHashMap<>();
     private final ChunkPresence presence = new ChunkPresence();
     /** Bytes of chunk files found by the last scan, and of the chunks created since (for STATS). */
@@ -240,8 +246,13 @@ public final class RepositoryStore implements Repository {
                 } catch (NoSuchFileException e) {
                     continue; // released meanwhile
                 }
-                if (now - a.lastModifiedTime().toMillis() > limits.leaseTtlMillis()) {
+                Long written = leaseWrittenNanos.get(p);
+                boolean expired = written != null
+                        ? System.nanoTime() - written > TimeUnit.MILLISECONDS.toNanos(limits.leaseTtlMillis())
+                        : now - a.lastModifiedTime().toMillis() > limits.leaseTtlMillis();
+                if (expired) {
                     Files.deleteIfExists(p);
+                    leaseWrittenNanos.remove(p);
                 } else if (!p.getFileName().toString().equals(except)) {
                     bytes += onDisk(a.size());
                     files++;
@@ -299,6 +310,7 @@ public final class RepositoryStore implements Repository {
             try {
                 Files.write(tmp, buf);
                 Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                leaseWrittenNanos.put(dir.resolve(name), System.nanoTime());
             } finally {
                 Files.deleteIfExists(tmp);
             }
@@ -316,6 +328,7 @@ public final class RepositoryStore implements Repository {
             try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, sessionId + "-*.lease")) {
                 for (Path p : s) {
                     Files.deleteIfExists(p);
+                    leaseWrittenNanos.remove(p);
                 }
             }
             recountLeases(node);
@@ -530,6 +543,7 @@ public final class RepositoryStore implements Repository {
         } finally {
             Path lease = layout.leases().resolve(node).resolve(leaseName);
             synchronized (leaseLocks.computeIfAbsent(node, n -> new Object())) {
+                leaseWrittenNanos.remove(lease);
                 if (Files.deleteIfExists(lease)) {
                     recountLeases(node);
                 }

@@ -74,6 +74,30 @@ class RepositoryStoreTest {
     }
 
     @Test
+    void aRunningBackupsLeaseOutlivesAWallClockSetAheadButAnEarlierProcesssDoesNot() throws Exception {
+        Path image = TestData.image(dir.resolve("dev.img"), 4, TestData.CHUNK, 3, 0);
+        RestorePointIndex p1 = TestData.backup(store, codec, "node-a", "p1", image, Optional.empty(), Optional.empty());
+        ChunkId id = p1.chunks().get(0);
+        // a backup in progress is told that this chunk exists: the lease is what keeps GC off it
+        assertThat(store.missingChunks("node-a", "s-running", List.of(id))).isEmpty();
+        Path lease;
+        try (var s = Files.list(dir.resolve("repo/incoming/leases/node-a"))) {
+            lease = s.filter(p -> p.getFileName().toString().startsWith("s-running-")).findFirst().orElseThrow();
+        }
+        // the wall clock jumps two TTLs ahead: to the store, the file's mtime now says it is that old
+        Files.setLastModifiedTime(lease, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis()
+                - 2 * 3600_000));
+        TestData.change(image, 1, TestData.CHUNK, 31);
+        TestData.backup(store, codec, "node-a", "p2", image, Optional.empty(), Optional.empty()); // recounts leases
+        assertThat(lease).as("a lease this process wrote a moment ago, by its monotonic clock").exists();
+        // a lease left by an earlier process is judged by its mtime, as before
+        RepositoryStore restarted = new RepositoryStore(new RepositoryLayout(dir.resolve("repo")), new StoreLimits(
+                Long.MAX_VALUE, 1000, 0, 3600_000));
+        restarted.open();
+        assertThat(lease).doesNotExist();
+    }
+
+    @Test
     void commitRefusesMissingChunksAndReplacements() throws Exception {
         Path image = TestData.image(dir.resolve("dev.img"), 4, TestData.CHUNK, 2, 0);
         RestorePointIndex idx = TestData.backup(store, codec, "node-a", "p1", image, Optional.empty(), Optional.empty());

@@ -1,0 +1,556 @@
+package io.blockvault.repository.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.blockvault.repository.TestData;
+import io.blockvault.repository.client.BackupRequest;
+import io.blockvault.repository.client.BackupWriter;
+import io.blockvault.repository.client.PointRef;
+import io.blockvault.repository.client.PointSummary;
+import io.blockvault.repository.client.RepositoryException;
+import io.blockvault.repository.client.RestoreReader;
+import io.blockvault.repository.client.TransportClient;
+import io.blockvault.repository.client.VerifyReport;
+import io.blockvault.repository.format.ChangeId;
+import io.blockvault.repository.format.ChunkCodec;
+import io.blockvault.repository.format.ChunkId;
+import io.blockvault.repository.format.DeviceIdentity;
+import io.blockvault.repository.format.RestorePointIndex;
+import io.blockvault.repository.store.GuardStatus;
+import io.blockvault.repository.store.LockAttributes;
+import io.blockvault.repository.store.RepositoryLayout;
+import io.blockvault.repository.transport.TestTls;
+import io.blockvault.repository.transport.Tls;
+import java.io.IOException;
+import java.io.StringReader;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+import javax.net.ssl.SSLContext;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Clock attacks end to end (issue 17, item 4), against the real guard process (the runner jar's
+ * {@code guard} command, root with only linux_immutable and dac_override, as in production) and the
+ * real transport, on XFS on a loop device with real FS_IMMUTABLE_FL.
+ *
+ * <p>The host's clock is never touched. The guard alone is moved:
+ * <ul>
+ * <li>its wall clock by libfaketime (LD_PRELOAD into the guard's JVM only), reading an offset from a
+ * file the test rewrites while the guard runs; {@code FAKETIME_DONT_FAKE_MONOTONIC=1} keeps
+ * CLOCK_MONOTONIC and CLOCK_BOOTTIME real, as a system-clock change leaves them (without it
+ * libfaketime shifts CLOCK_BOOTTIME too, which no clock setting can do). The test proves the guard
+ * really saw each wall time: {@code publishedWallMillis} in store/guard-status is the guard JVM's
+ * {@code System.currentTimeMillis()};</li>
+ * <li>a reboot by a private mount namespace in which a file with a new boot id is bind-mounted over
+ * /proc/sys/kernel/random/boot_id, and a time namespace ({@code unshare --time}) whose
+ * CLOCK_BOOTTIME and CLOCK_MONOTONIC are set back to a few seconds, as after a fresh boot.</li>
+ * </ul>
+ * The scenario: points locked for one day; the wall clock ten years ahead while the guard runs, a
+ * restart in the same boot, a reboot across which the clock jumps ten years ahead, ten years back
+ * (before the points were made) and a reboot there; nothing unlocks, nothing is deleted, every jump
+ * is reported, backups go on. Only the guard's own configured advance moves the trusted clock past
+ * the lock; then retention deletes the expired points and GC removes exactly the chunks no point
+ * references, never a chunk the still-locked newer point needs (though its own lock expired), nor
+ * the chunk a running backup was told exists right before the wall clock jumped ahead once more.
+ */
+class ClockAttackIT {
+
+    static final String NODE_TOKEN = "clock-attack-node-token-0123456789";
+    static final String OPERATOR_TOKEN = "clock-attack-operator-token-0123456789";
+    static final int CHUNK = 256 << 10;
+    static final int CHUNKS = 16;
+    static final long DAY = 86_400_000L;
+    static final long TEN_YEARS = 3650 * DAY;
+    /** The guard's defaults, written into its configuration so that the test states what it relies on. */
+    static final long JUMP_THRESHOLD_SECONDS = 60;
+    static final long REBOOT_CREDIT_SECONDS = 3600;
+    /** How far trusted time may be from what the test expects: guard start-up and cycles on a busy machine. */
+    static final long SLACK = 300_000;
+    static final Path LIBFAKETIME = Path.of("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1");
+    static final Path BOOT_ID = Path.of("/proc/sys/kernel/random/boot_id");
+
+    Path work;
+    Path jar;
+    LoopFilesystem fs;
+    RepositoryLayout layout;
+    Path guardConfig;
+    Path fakeTime;
+    Processes.Transport transport;
+    Process guard;
+    int launches;
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    SSLContext ctx;
+    ChunkCodec codec = TestData.codec(true);
+
+    /** What one start of the guard presents to it as its boot. */
+    record Boot(String bootId, long boottimeOffsetSeconds, long monotonicOffsetSeconds) {
+    }
+
+    @BeforeEach
+    void requireMechanisms() throws Exception {
+        Host.requireRoot();
+        if (!Files.isReadable(LIBFAKETIME)) {
+            throw new IllegalStateException(LIBFAKETIME + " is missing: install the Debian package faketime "
+                    + "(tools/install-prerequisites does)");
+        }
+        Assumptions.assumeTrue(Files.exists(Path.of("/proc/self/ns/time")), "SKIPPED: this kernel has no time "
+                + "namespaces (/proc/self/ns/time is missing; needs Linux >= 5.6 with CONFIG_TIME_NS), so the guard "
+                + "cannot be shown a rebooted CLOCK_BOOTTIME");
+        Host.Result timens = Host.run(List.of("unshare", "--time", "--boottime=1", "--", "cat", "/proc/uptime"));
+        Assumptions.assumeTrue(timens.exit() == 0, "SKIPPED: 'unshare --time --boottime=1' fails here: "
+                + timens.output().trim());
+        Path probe = Files.createTempFile("boot-id", "");
+        try {
+            String id = UUID.randomUUID().toString();
+            Files.writeString(probe, id + "\n");
+            Host.Result bind = Host.run(List.of("unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+                    "mount --bind \"$0\" " + BOOT_ID + " && cat " + BOOT_ID, probe.toString()));
+            Assumptions.assumeTrue(bind.exit() == 0 && bind.output().trim().equals(id), "SKIPPED: a private mount "
+                    + "namespace cannot bind a file over " + BOOT_ID + " here: " + bind.output().trim());
+        } finally {
+            Files.deleteIfExists(probe);
+        }
+        Host.ensureTransportUser();
+        work = Files.createTempDirectory("blockvault-clock-it");
+        Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxr-xr-x"));
+        jar = Host.runnerJar(work.resolve("jar"));
+    }
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        stopGuard();
+        if (transport != null) {
+            transport.kill();
+        }
+        pool.shutdownNow();
+        if (fs != null) {
+            fs.close();
+        }
+        Host.deleteTree(work);
+    }
+
+    @Test
+    void tenYearJumpsAndRebootsUnlockNothingAndGcKeepsWhatALockedPointNeeds() throws Exception {
+        fs = LoopFilesystem.create("xfs", 512L << 20);
+        Path root = fs.mount().resolve("repo");
+        Processes.prepareRepository(root);
+        layout = new RepositoryLayout(root);
+        guardConfig = work.resolve("guard.properties");
+        writeGuardConfig(0);
+        fakeTime = work.resolve("faketime");
+        setWallOffset("+0");
+        TestTls tls = Processes.tls(work.resolve("tls"));
+        Path tokens = work.resolve("tokens");
+        Files.writeString(tokens, NODE_TOKEN + " node:node-a\n" + OPERATOR_TOKEN + " operator\n");
+        ctx = Tls.client(tls.caCert());
+        String realBoot = Files.readString(BOOT_ID).trim();
+
+        // --- points locked for a day, made at the real time
+        Path g1 = startGuard(new Boot(realBoot, 0, 0));
+        transport = Processes.startTransport(jar, root, tls, tokens);
+        Path image = work.resolve("dev.img");
+        TestData.image(image, CHUNKS, CHUNK, 17, 0);
+        RestorePointIndex p1 = backup("p1", image);
+        byte[] image1 = Files.readAllBytes(image);
+        for (int i : new int[] {0, 2, 4}) {
+            TestData.change(image, i, CHUNK, 500 + i);
+        }
+        RestorePointIndex p2 = backup("p2", image);
+        byte[] image2 = Files.readAllBytes(image);
+        awaitSealed("p1", "p2");
+        Map<Path, Long> locks = storeLocks();
+        assertThat(locks).hasSize(2 + distinctStored(p1, p2).size());
+        long lockP1 = LockAttributes.lockedUntil(layout.storePoint("node-a", "p1")).orElseThrow();
+        long lockP2 = LockAttributes.lockedUntil(layout.storePoint("node-a", "p2")).orElseThrow();
+        assertThat(lockP1).isBetween(System.currentTimeMillis() + DAY - SLACK, System.currentTimeMillis() + DAY);
+        assertAllLocked(locks);
+
+        // --- 1. the wall clock jumps ten years ahead under the running guard
+        setWallOffset("+3650d");
+        GuardStatus ahead = awaitCycles(3, s -> s.publishedWallMillis() > System.currentTimeMillis() + TEN_YEARS
+                - DAY);
+        assertThat(ahead.clockWarning()).contains("system clock jumped by 315");
+        assertThat(Files.readString(g1)).contains("system clock jumped by 315");
+        assertTrustedNear(ahead, 0);
+        assertAllLocked(locks);
+        assertDeleteRefused("p1", g1);
+
+        // --- 2. the guard restarts in the same boot, the clock still ten years ahead
+        Path g2 = startGuard(new Boot(realBoot, 0, 0));
+        GuardStatus sameBoot = awaitCycles(2, s -> true);
+        assertThat(Files.readString(g2)).contains("system clock differs from the trusted clock by 315")
+                .doesNotContain("new boot since the last run");
+        assertTrustedNear(sameBoot, 0);
+        assertAllLocked(locks);
+        assertDeleteRefused("p2", g2);
+
+        // --- 3. a reboot across which the clock jumps ten years ahead: only the capped credit counts
+        setWallOffset("+0");
+        GuardStatus back = awaitCycles(2, s -> Math.abs(s.publishedWallMillis() - System.currentTimeMillis()) < SLACK);
+        assertThat(back.clockWarning()).contains("system clock jumped by -315");
+        stopGuard();
+        setWallOffset("+3650d");
+        Boot reboot1 = freshBoot();
+        Path g3 = startGuard(reboot1);
+        GuardStatus rebooted = awaitCycles(2, s -> s.publishedWallMillis() > System.currentTimeMillis() + TEN_YEARS
+                - DAY);
+        assertThat(Files.readString(g3)).contains("new boot since the last run: trusted clock advanced by "
+                + REBOOT_CREDIT_SECONDS + " s of downtime (wall clock says 315");
+        assertTrustedNear(rebooted, REBOOT_CREDIT_SECONDS * 1000);
+        assertGuardSawBoot(reboot1);
+        assertAllLocked(locks);
+        assertDeleteRefused("p1", g3);
+
+        // --- 4. ten years back, before the points were made; then a reboot there
+        setWallOffset("-3650d");
+        GuardStatus past = awaitCycles(2, s -> s.publishedWallMillis() < System.currentTimeMillis() - TEN_YEARS
+                + DAY);
+        assertThat(past.clockWarning()).contains("system clock jumped by -630");
+        assertThat(past.publishedWallMillis()).isLessThan(p1.startedAtMillis() - 9 * 365 * DAY);
+        assertTrustedNear(past, REBOOT_CREDIT_SECONDS * 1000);
+        stopGuard();
+        Boot reboot2 = freshBoot();
+        Path g4 = startGuard(reboot2);
+        GuardStatus pastRebooted = awaitCycles(2, s -> true);
+        String log4 = Files.readString(g4);
+        assertThat(log4).contains("new boot since the last run").contains("system clock differs from the trusted "
+                + "clock by -315");
+        assertTrustedNear(pastRebooted, REBOOT_CREDIT_SECONDS * 1000);
+        assertGuardSawBoot(reboot2);
+        assertAllLocked(locks);
+        assertDeleteRefused("p2", g4);
+        // backups go on, and the new point is locked by the trusted clock, not by the wall's 2016
+        for (int i : new int[] {1, 5}) {
+            TestData.change(image, i, CHUNK, 900 + i);
+        }
+        RestorePointIndex p3 = backup("p3", image);
+        byte[] image3 = Files.readAllBytes(image);
+        awaitSealed("p3");
+        long lockP3 = LockAttributes.lockedUntil(layout.storePoint("node-a", "p3")).orElseThrow();
+        GuardStatus afterP3 = awaitCycles(1, s -> true);
+        assertThat(lockP3).isBetween(afterP3.trustedNowMillis() + DAY - SLACK, afterP3.trustedNowMillis() + DAY);
+        assertThat(lockP3).as("p3 is sealed after the reboot credit").isGreaterThan(lockP1 + REBOOT_CREDIT_SECONDS
+                * 1000 - SLACK);
+        assertAllLocked(locks);
+        verifyAndRestore(Map.of("p1", image1, "p2", image2, "p3", image3));
+
+        // --- 5. only the guard's own configured advance moves trusted time past the lock of p1 and p2
+        setWallOffset("+0");
+        long lockOld = Math.max(lockP1, lockP2);
+        long advanceSeconds = (lockOld - afterP3.trustedNowMillis()) / 1000 + 600;
+        writeGuardConfig(advanceSeconds);
+        GuardStatus expired = awaitCycles(1, s -> s.trustedNowMillis() > lockOld);
+        assertThat(expired.trustedNowMillis()).as("p3 must still be locked for the last step to mean anything")
+                .isLessThan(lockP3 - SLACK);
+        assertThat(Files.readString(g4)).contains("trusted clock advanced by configuration: " + advanceSeconds + " s");
+        Set<ChunkId> keep = distinctStored(p3);
+        Set<ChunkId> garbage = distinctStored(p1, p2);
+        garbage.removeAll(keep);
+        Set<ChunkId> expiredButNeeded = new HashSet<>(keep);
+        expiredButNeeded.retainAll(distinctStored(p1, p2));
+        assertThat(garbage).as("chunks only the expired points reference").hasSize(3 + 2);
+        assertThat(expiredButNeeded).as("chunks whose own lock expired but which p3 references").isNotEmpty();
+        // a backup in progress is told that one of them exists (so it will not upload it), then the
+        // clock jumps ten years ahead: its lease is a day old by no clock but the wall's
+        ChunkId leased = garbage.iterator().next();
+        try (TransportClient c = connect(NODE_TOKEN)) {
+            assertThat(c.missingChunks("node-a", "s-inprogress", List.of(leased))).isEmpty();
+        }
+        setWallOffset("+3650d");
+        awaitCycles(2, s -> s.publishedWallMillis() > System.currentTimeMillis() + TEN_YEARS - DAY);
+        garbage.remove(leased);
+        try (TransportClient op = connect(OPERATOR_TOKEN)) {
+            op.requestDelete(new PointRef("node-a", "p1"));
+            op.requestDelete(new PointRef("node-a", "p2"));
+            assertThatThrownBy(() -> op.requestDelete(new PointRef("node-a", "p3")))
+                    .isInstanceOf(RepositoryException.class).hasMessageContaining("immutable until")
+                    .extracting(e -> ((RepositoryException) e).reason()).isEqualTo(RepositoryException.Reason.LOCKED);
+        }
+        awaitGone(List.of(layout.storePoint("node-a", "p1"), layout.storePoint("node-a", "p2")));
+        awaitGone(garbage.stream().map(layout::storeChunk).toList());
+        awaitCycles(3, s -> true); // GC had every chance to take more
+        assertThat(layout.storeChunk(leased)).as("the chunk a backup in progress was told exists").exists();
+        assertThat(Files.readString(g4)).contains("deleted restore point node-a/p1").contains("deleted restore point "
+                + "node-a/p2");
+        for (ChunkId id : keep) {
+            Path chunk = layout.storeChunk(id);
+            assertThat(chunk).as("chunk %s of the locked point p3", id).exists();
+            assertThat(lsattrImmutable(chunk)).as("lsattr %s", chunk).isTrue();
+            if (locks.containsKey(chunk)) {
+                assertThat(LockAttributes.lockedUntil(chunk)).as("lock of %s", chunk).contains(locks.get(chunk));
+            }
+        }
+        for (ChunkId id : expiredButNeeded) {
+            assertThat(locks.get(layout.storeChunk(id))).as("chunk %s's own lock has expired", id)
+                    .isLessThan(expired.trustedNowMillis());
+        }
+        assertThat(lsattrImmutable(layout.storePoint("node-a", "p3"))).isTrue();
+        assertDeleteRefused("p3", g4);
+        verifyAndRestore(Map.of("p3", image3));
+        for (Path log : List.of(g1, g2, work.resolve("guard-3.log"), g4)) {
+            assertThat(Files.readString(log)).as(log.toString()).doesNotContain("cycle failed");
+        }
+    }
+
+    // ---- the guard, launched as production does, inside namespaces that present the test's clock
+
+    /**
+     * Starts the guard (stopping a running one first) under libfaketime, in a private mount namespace
+     * that shows {@code boot.bootId()} as the boot id and a time namespace with the given offsets.
+     */
+    private Path startGuard(Boot boot) throws IOException, InterruptedException {
+        stopGuard();
+        launches++;
+        Path bootIdFile = work.resolve("boot-id-" + launches);
+        Files.writeString(bootIdFile, boot.bootId() + "\n");
+        Path log = work.resolve("guard-" + launches + ".log");
+        List<String> cmd = new ArrayList<>(List.of("unshare", "--mount", "--propagation", "private", "--time",
+                "--boottime=" + boot.boottimeOffsetSeconds(), "--monotonic=" + boot.monotonicOffsetSeconds(), "--",
+                "sh", "-c", "mount --bind \"$0\" " + BOOT_ID + " && exec \"$@\"", bootIdFile.toString()));
+        List<String> asGuard = Host.asGuard(jar, "--config", guardConfig.toString());
+        int java = asGuard.indexOf(Host.java());
+        cmd.addAll(asGuard.subList(0, java));
+        // only the JVM is faked: not unshare, mount or setpriv
+        cmd.addAll(List.of("env", "LD_PRELOAD=" + LIBFAKETIME, "FAKETIME_TIMESTAMP_FILE=" + fakeTime,
+                "FAKETIME_NO_CACHE=1", "FAKETIME_DONT_FAKE_MONOTONIC=1"));
+        cmd.addAll(asGuard.subList(java, asGuard.size()));
+        guard = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        return log;
+    }
+
+    private void stopGuard() throws InterruptedException {
+        if (guard != null) {
+            guard.destroy(); // SIGTERM, as a pod's stop; the trusted-clock record is saved every cycle anyway
+            if (!guard.waitFor(30, TimeUnit.SECONDS)) {
+                guard.destroyForcibly();
+                guard.waitFor(30, TimeUnit.SECONDS);
+            }
+            guard = null;
+        }
+    }
+
+    /** A new boot id, and the clocks set back to about two seconds after boot (unless this host just booted). */
+    private static Boot freshBoot() throws IOException {
+        double uptime = Double.parseDouble(Files.readString(Path.of("/proc/uptime")).split("\\s+")[0]);
+        long monotonic = System.nanoTime() / 1_000_000_000L; // the JVM's nanoTime is CLOCK_MONOTONIC
+        return new Boot(UUID.randomUUID().toString(), -Math.max(0, (long) uptime - 2), -Math.max(0, monotonic - 2));
+    }
+
+    /** The guard's trusted-clock record shows the boot id and the boottime of its namespace. */
+    private void assertGuardSawBoot(Boot boot) throws IOException {
+        Properties p = new Properties();
+        p.load(new StringReader(Files.readString(layout.guardState().resolve("clock.properties"),
+                StandardCharsets.ISO_8859_1)));
+        assertThat(p.getProperty("bootId")).isEqualTo(boot.bootId());
+        double uptime = Double.parseDouble(Files.readString(Path.of("/proc/uptime")).split("\\s+")[0]);
+        long expected = (long) ((uptime + boot.boottimeOffsetSeconds()) * 1000);
+        assertThat(Long.parseLong(p.getProperty("boottimeNanos")) / 1_000_000).as("boottime the guard saw")
+                .isBetween(expected - SLACK, expected);
+    }
+
+    private void setWallOffset(String offset) throws IOException {
+        // libfaketime reads this file at every clock call (FAKETIME_NO_CACHE): the running guard follows it
+        Path tmp = fakeTime.resolveSibling("faketime.tmp");
+        Files.writeString(tmp, offset + "\n");
+        Files.move(tmp, fakeTime, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private void writeGuardConfig(long advanceSeconds) throws IOException {
+        Path tmp = guardConfig.resolveSibling("guard.properties.tmp");
+        Files.writeString(tmp, "repository=" + layout.root() + "\nlockDays=1\ntrustedClockAdvanceSeconds="
+                + advanceSeconds + "\nintervalMillis=300\ngcIntervalSeconds=0\ngcGraceSeconds=0\n"
+                + "clockJumpThresholdSeconds=" + JUMP_THRESHOLD_SECONDS + "\nrebootCreditMaxSeconds="
+                + REBOOT_CREDIT_SECONDS + "\n");
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
+        Files.move(tmp, guardConfig, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /**
+     * Waits until the running guard has published a status that {@code first} accepts, then for
+     * {@code more - 1} further cycles (each publishes a new trusted time); returns the last status.
+     */
+    private GuardStatus awaitCycles(int more, Predicate<GuardStatus> first) throws Exception {
+        long deadline = System.currentTimeMillis() + 180_000;
+        GuardStatus seen = null;
+        int cycles = 0;
+        Optional<GuardStatus> baseline = GuardStatus.read(layout.guardStatus());
+        long last = baseline.map(GuardStatus::trustedNowMillis).orElse(Long.MIN_VALUE);
+        while (System.currentTimeMillis() < deadline) {
+            assertThat(guard.isAlive()).as("the guard is running; its log: %s", guardLog()).isTrue();
+            Optional<GuardStatus> s = GuardStatus.read(layout.guardStatus());
+            if (s.isPresent() && s.get().trustedNowMillis() != last) {
+                last = s.get().trustedNowMillis();
+                if (seen != null || first.test(s.get())) {
+                    seen = s.get();
+                    if (++cycles >= more) {
+                        return seen;
+                    }
+                }
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("the guard published no status as expected within 180 s; last " + GuardStatus.read(
+                layout.guardStatus()) + "; its log: " + guardLog());
+    }
+
+    private String guardLog() throws IOException {
+        return Files.readString(work.resolve("guard-" + launches + ".log"));
+    }
+
+    /** Trusted time is the real time plus {@code creditMillis}, whatever the guard's wall clock says. */
+    private static void assertTrustedNear(GuardStatus s, long creditMillis) {
+        long expected = System.currentTimeMillis() + creditMillis;
+        assertThat(s.trustedNowMillis()).as("trusted time (status %s)", s).isBetween(expected - SLACK, expected
+                + 5_000);
+    }
+
+    // ---- what the filesystem and the transport show
+
+    private Map<Path, Long> storeLocks() throws IOException {
+        Map<Path, Long> locks = new LinkedHashMap<>();
+        try (Stream<Path> s = Files.walk(layout.store())) {
+            for (Path p : (Iterable<Path>) s.filter(Files::isRegularFile)::iterator) {
+                if (p.equals(layout.guardStatus()) || p.startsWith(layout.store().resolve("tmp"))) {
+                    continue;
+                }
+                locks.put(p, LockAttributes.lockedUntil(p).orElseThrow(() -> new AssertionError(p + " has no lock")));
+            }
+        }
+        return locks;
+    }
+
+    /** Every file sealed so far is still there, immutable (lsattr), with the lock expiry it got. */
+    private void assertAllLocked(Map<Path, Long> locks) throws Exception {
+        for (Map.Entry<Path, Long> e : locks.entrySet()) {
+            assertThat(e.getKey()).exists();
+            assertThat(lsattrImmutable(e.getKey())).as("lsattr %s", e.getKey()).isTrue();
+            assertThat(LockAttributes.lockedUntil(e.getKey())).as("lock of %s", e.getKey()).contains(e.getValue());
+        }
+        assertThat(storeLocks().keySet()).containsAll(locks.keySet());
+    }
+
+    /** The transport refuses the operator's delete; a forged request file is refused by the guard itself. */
+    private void assertDeleteRefused(String point, Path guardLog) throws Exception {
+        PointRef ref = new PointRef("node-a", point);
+        try (TransportClient op = connect(OPERATOR_TOKEN)) {
+            assertThatThrownBy(() -> op.requestDelete(ref)).isInstanceOf(RepositoryException.class)
+                    .hasMessageContaining("immutable until")
+                    .extracting(e -> ((RepositoryException) e).reason()).isEqualTo(RepositoryException.Reason.LOCKED);
+        }
+        String refusal = "deletion of node-a/" + point + " refused: immutable until";
+        int before = occurrences(Files.readString(guardLog), refusal);
+        Path forged = layout.requests().resolve("forged-" + UUID.randomUUID() + ".req");
+        Files.writeString(forged, "node-a\n" + point + "\n");
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (Files.exists(forged) && System.currentTimeMillis() < deadline) {
+            Thread.sleep(100);
+        }
+        assertThat(forged).as("the guard read the forged request").doesNotExist();
+        awaitCycles(1, s -> true);
+        assertThat(layout.storePoint("node-a", point)).as("locked point %s after a forged deletion request", point)
+                .exists();
+        assertThat(lsattrImmutable(layout.storePoint("node-a", point))).isTrue();
+        assertThat(occurrences(Files.readString(guardLog), refusal)).as("refusals of %s in the guard's log", point)
+                .isEqualTo(before + 1);
+    }
+
+    private static int occurrences(String text, String part) {
+        return text.split(java.util.regex.Pattern.quote(part), -1).length - 1;
+    }
+
+    private static boolean lsattrImmutable(Path file) throws Exception {
+        return Host.ok("lsattr", file.toString()).trim().split("\\s+")[0].contains("i");
+    }
+
+    private static Set<ChunkId> distinctStored(RestorePointIndex... points) {
+        Set<ChunkId> ids = new HashSet<>();
+        for (RestorePointIndex p : points) {
+            p.chunks().stream().filter(id -> !id.isZero()).forEach(ids::add);
+        }
+        return ids;
+    }
+
+    private void awaitSealed(String... points) throws Exception {
+        long deadline = System.currentTimeMillis() + 120_000;
+        while (System.currentTimeMillis() < deadline) {
+            if (Stream.of(points).allMatch(p -> Files.exists(layout.storePoint("node-a", p)))) {
+                try (TransportClient op = connect(OPERATOR_TOKEN)) {
+                    List<PointSummary> all = op.listPoints(Optional.of("node-a"));
+                    assertThat(all).filteredOn(p -> List.of(points).contains(p.ref().pointId())).hasSize(points.length)
+                            .allSatisfy(p -> assertThat(p.lockedUntil()).isPresent());
+                }
+                return;
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("the guard did not seal " + List.of(points) + " within 120 s: " + guardLog());
+    }
+
+    private static void awaitGone(List<Path> files) throws Exception {
+        long deadline = System.currentTimeMillis() + 120_000;
+        while (files.stream().anyMatch(Files::exists) && System.currentTimeMillis() < deadline) {
+            Thread.sleep(200);
+        }
+        assertThat(files.stream().filter(Files::exists).toList()).as("files that should have been removed").isEmpty();
+    }
+
+    private TransportClient connect(String token) throws IOException {
+        return TransportClient.connect(new TransportClient.Endpoint("127.0.0.1", transport.port(), ctx, token));
+    }
+
+    private RestorePointIndex backup(String point, Path image) throws IOException {
+        try (TransportClient c = connect(NODE_TOKEN); FileChannel ch = FileChannel.open(image, StandardOpenOption.READ)) {
+            BackupRequest req = new BackupRequest("node-a", point, new DeviceIdentity("/dev/disk/by-id/clock",
+                    ch.size()), CHUNK, new ChangeId("g", 1), Optional.empty(), Optional.empty());
+            return new BackupWriter(c, codec, pool, 4).backup(req, ch);
+        }
+    }
+
+    /** The operator's verify reports every point healthy, and each restores byte for byte. */
+    private void verifyAndRestore(Map<String, byte[]> images) throws Exception {
+        try (TransportClient op = connect(OPERATOR_TOKEN); TransportClient node = connect(NODE_TOKEN)) {
+            List<PointRef> refs = images.keySet().stream().map(p -> new PointRef("node-a", p)).toList();
+            VerifyReport report = op.verify(refs);
+            assertThat(report.healthy()).as("verify: %s", report).isTrue();
+            assertThat(report.chunksChecked()).isPositive();
+            for (Map.Entry<String, byte[]> e : images.entrySet()) {
+                Path out = work.resolve("restore-" + e.getKey());
+                Files.deleteIfExists(out);
+                try (FileChannel ch = FileChannel.open(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                    new RestoreReader(node, codec, 8).restore(new PointRef("node-a", e.getKey()), ch, false);
+                }
+                assertThat(Files.mismatch(out, writeTemp(e.getValue()))).as("restore of %s", e.getKey()).isEqualTo(-1L);
+            }
+        }
+    }
+
+    private Path writeTemp(byte[] bytes) throws IOException {
+        Path p = work.resolve("expected.img");
+        Files.write(p, bytes);
+        return p;
+    }
+}
