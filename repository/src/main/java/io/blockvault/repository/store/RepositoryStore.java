@@ -31,6 +31,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -447,11 +448,28 @@ public final class RepositoryStore implements Repository {
     /** Writes the node's usage; serialised per node so a slower writer cannot store an older total. */
     private void persistUsage(String node, AtomicLong used) throws IOException {
         synchronized (used) {
-            Path tmp = layout.incomingTmp().resolve(node + "." + UUID.randomUUID() + ".usage");
+            // not named after the node: a node name may have 253 characters, and with a suffix that
+            // passes the 255-byte limit of a file name
+            Path tmp = layout.incomingTmp().resolve("usage." + UUID.randomUUID() + ".tmp");
             Files.writeString(tmp, Long.toString(used.get()));
             Files.move(tmp, layout.usage().resolve(node), StandardCopyOption.ATOMIC_MOVE,
                     StandardCopyOption.REPLACE_EXISTING);
         }
+    }
+
+    /**
+     * What the store currently counts against a node's quota, from its in-memory counters (for tests
+     * and diagnostics): when nothing runs, leases must equal the lease files on disk and commits in
+     * progress must be 0, else a node's quota shrinks for good.
+     */
+    public NodeUsage nodeUsage(String node) {
+        Names.requireNode(node);
+        return new NodeUsage(usage(node).get(), leaseBytes.getOrDefault(node, new AtomicLong()).get(),
+                leaseFiles.getOrDefault(node, 0), committing.getOrDefault(node, new AtomicLong()).get());
+    }
+
+    /** A node's quota counters: stored (chunks and indexes, persisted), leases and staged commits. */
+    public record NodeUsage(long storedBytes, long leaseBytes, int leaseFiles, long committingBytes) {
     }
 
     private AtomicLong usage(String node) {
@@ -705,10 +723,22 @@ public final class RepositoryStore implements Repository {
             throw new RepositoryException(Reason.LOCKED, "restore point " + point + " is immutable until "
                     + Instant.ofEpochMilli(until.get()) + " (by the guard's clock); it can be deleted after that");
         }
-        String name = "delete." + point.node() + "." + point.pointId() + ".req";
+        // Named by a digest of the point, not the names themselves: a node name (253) and a point id
+        // (128) together pass the 255-byte limit of a file name. The guard reads the body; the name
+        // only makes a repeated request for one point the same file.
+        String name = "delete." + HexFormat.of().formatHex(sha256(point.node() + "\n" + point.pointId()), 0, 16)
+                + ".req";
         byte[] body = (point.node() + "\n" + point.pointId() + "\n").getBytes(StandardCharsets.UTF_8);
         DurableFiles.createNew(layout.requests().resolve(name), layout.incomingTmp(), body, 0, body.length);
         return Instant.now();
+    }
+
+    private static byte[] sha256(String s) {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("this JVM lacks SHA-256", e);
+        }
     }
 
     @Override

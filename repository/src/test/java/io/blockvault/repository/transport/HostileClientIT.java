@@ -63,6 +63,10 @@ class HostileClientIT {
 
     static final String NODE_A = "aaaaaaaaaaaaaaaa-node-a-token";
     static final String NODE_B = "bbbbbbbbbbbbbbbb-node-b-token";
+    static final String LONG_NODE_TOKEN = "llllllllllllllll-long-node-token";
+    static final String OPERATOR = "oooooooooooooooo-operator-token";
+    /** The longest valid node name (a DNS subdomain, as Kubernetes allows): 253 characters. */
+    static final String LONG_NODE = "l" + "o".repeat(251) + "g";
     static final int CHUNK = 1 << 20;
 
     @TempDir
@@ -86,7 +90,8 @@ class HostileClientIT {
         certs = TestTls.create(dir.resolve("tls"));
         clientTls = Tls.client(certs.caCert());
         Path tokens = dir.resolve("tokens");
-        Files.writeString(tokens, NODE_A + " node:node-a\n" + NODE_B + " node:node-b\n");
+        Files.writeString(tokens, NODE_A + " node:node-a\n" + NODE_B + " node:node-b\n" + LONG_NODE_TOKEN + " node:"
+                + LONG_NODE + "\n" + OPERATOR + " operator\n");
         store = new RepositoryStore(new RepositoryLayout(repo), limits);
         store.open();
         server = new TransportServer(config, Tls.server(certs.serverCert(), certs.serverKey()),
@@ -289,6 +294,69 @@ class HostileClientIT {
             }
             assertThat(lack(s, "node-a", "s1", List.of())).isEqualTo("missing 0");
         }
+    }
+
+    // ---------------------------------------------------------------- names at their limits
+
+    /**
+     * Found by ProtocolFuzzIT (seed 1, case 2): the usage file's temp name was the node name plus a
+     * suffix, past the 255-byte limit of a file name for a 253-character node. Every new chunk and
+     * commit of such a node was INTERNAL, and its restore point was published without being charged.
+     */
+    @Test
+    void aNodeWithTheLongestValidNameIsServedAndCharged() throws Exception {
+        TransportConfig config = new TransportConfig(InetAddress.getLoopbackAddress(), 0, 1 << 20, 16, 8, 5000, 30_000,
+                1 << 20);
+        start(dir.resolve("repo"), config, new StoreLimits(Long.MAX_VALUE, 1000, 0, 3600_000));
+        Path image = TestData.image(dir.resolve("small.img"), 6, TestData.CHUNK, 11, 0);
+        RestorePointIndex idx;
+        try (TransportClient c = TransportClient.connect(endpoint(LONG_NODE_TOKEN))) {
+            idx = TestData.backup(c, TestData.codec(false), LONG_NODE, "p1", image, Optional.empty(), Optional.empty());
+            assertThat(c.readPoint(new io.blockvault.repository.client.PointRef(LONG_NODE, "p1"))).isEqualTo(idx);
+        }
+        long chunkBytes = 0;
+        try (Stream<Path> s = Files.list(store.layout().incomingChunks())) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                chunkBytes += Files.size(p);
+            }
+        }
+        long indexBlocks = (Files.size(store.layout().incomingPoint(LONG_NODE, "p1")) + 4095) / 4096 * 4096;
+        long charged = Long.parseLong(Files.readString(store.layout().usage().resolve(LONG_NODE)).trim());
+        assertThat(charged).isEqualTo(chunkBytes + indexBlocks).isEqualTo(store.nodeUsage(LONG_NODE).storedBytes());
+        assertThat(log.lines).noneMatch(l -> l.contains("File name too long"));
+    }
+
+    /**
+     * Same defect, found while fixing the one above: a deletion request was a file named after node
+     * and point id, which together (253 + 128 characters) cannot be a file name, so the operator's
+     * DELETE of such a point failed as INTERNAL.
+     */
+    @Test
+    void theOperatorCanRequestDeletionOfAPointWithTheLongestNames() throws Exception {
+        TransportConfig config = new TransportConfig(InetAddress.getLoopbackAddress(), 0, 1 << 20, 16, 8, 5000, 30_000,
+                1 << 20);
+        start(dir.resolve("repo"), config, new StoreLimits(Long.MAX_VALUE, 1000, 0, 3600_000));
+        String pointId = "p" + "x".repeat(127);
+        Path image = TestData.image(dir.resolve("small.img"), 2, TestData.CHUNK, 12, 0);
+        try (TransportClient c = TransportClient.connect(endpoint(LONG_NODE_TOKEN))) {
+            TestData.backup(c, TestData.codec(false), LONG_NODE, pointId, image, Optional.empty(), Optional.empty());
+        }
+        // what the guard leaves once the lock has expired: the sealed copy with a past locked-until
+        Path sealed = store.layout().storePoint(LONG_NODE, pointId);
+        Files.createDirectories(sealed.getParent());
+        Files.copy(store.layout().incomingPoint(LONG_NODE, pointId), sealed);
+        io.blockvault.repository.store.LockAttributes.setLockedUntil(sealed, System.currentTimeMillis() - 60_000);
+        try (TransportClient op = TransportClient.connect(endpoint(OPERATOR))) {
+            op.requestDelete(new io.blockvault.repository.client.PointRef(LONG_NODE, pointId));
+            // asked twice, one request
+            op.requestDelete(new io.blockvault.repository.client.PointRef(LONG_NODE, pointId));
+        }
+        List<Path> requests;
+        try (Stream<Path> s = Files.list(store.layout().requests())) {
+            requests = s.toList();
+        }
+        assertThat(requests).hasSize(1);
+        assertThat(Files.readString(requests.get(0))).isEqualTo(LONG_NODE + "\n" + pointId + "\n");
     }
 
     // ---------------------------------------------------------------- helpers
