@@ -296,6 +296,77 @@ class HostileClientIT {
         }
     }
 
+    // ---------------------------------------------------------------- memory amplification
+
+    /**
+     * Found by ProtocolFuzzIT (seed 2, case 18): an index is parsed after its bytes are staged, and the
+     * parser sized its id list by the count the index announces (up to 16 Mi) before any id arrived:
+     * a 256-byte commit made the server allocate 64 MiB, so a few dozen connections could exhaust the
+     * heap. Now it costs what the index carries.
+     */
+    @Test
+    void anIndexThatPromisesManyChunksCostsOnlyWhatItCarries() throws Exception {
+        TransportConfig config = new TransportConfig(InetAddress.getLoopbackAddress(), 0, 1 << 20, 16, 8, 5000, 30_000,
+                1 << 20);
+        start(dir.resolve("repo"), config, new StoreLimits(Long.MAX_VALUE, 1000, 0, 3600_000));
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        DataOutputStream d = new DataOutputStream(b);
+        d.write(new byte[] {'B', 'V', 'I', 'X'});
+        d.writeShort(1);
+        d.writeUTF("huge");
+        d.writeUTF("node-a");
+        d.writeUTF("/dev/disk/by-id/huge");
+        d.writeLong(4096L << 24);
+        d.writeInt(4096);
+        d.writeUTF("gen");
+        d.writeLong(1);
+        d.writeUTF("");
+        d.writeLong(1);
+        d.writeLong(2);
+        d.writeInt(0);
+        for (int i = 0; i < 5; i++) {
+            d.writeLong(0);
+        }
+        d.writeInt(16 << 20); // IndexCodec.MAX_CHUNKS, and no ids follow
+        d.write(new byte[64]);
+        byte[] index = b.toByteArray();
+        try (SSLSocket s = helloFrom(InetAddress.getLoopbackAddress(), NODE_A)) {
+            long before = transportAllocatedBytes();
+            DataOutputStream o = new DataOutputStream(s.getOutputStream());
+            java.io.ByteArrayOutputStream c = new java.io.ByteArrayOutputStream();
+            DataOutputStream cd = new DataOutputStream(c);
+            cd.writeUTF("s1");
+            cd.writeInt(index.length);
+            o.writeInt(1 + c.size());
+            o.writeByte(Protocol.COMMIT);
+            o.write(c.toByteArray());
+            o.writeInt(1 + index.length);
+            o.writeByte(Protocol.COMMIT_PART);
+            o.write(index);
+            o.flush();
+            assertThat(reply(s)).startsWith("INVALID_REQUEST").contains("truncated");
+            long allocated = transportAllocatedBytes() - before;
+            System.out.printf("a %d-byte index announcing 16 Mi chunks: the server allocated %d bytes%n", index.length,
+                    allocated);
+            assertThat(allocated).as("bytes the server allocated for a %d-byte commit", index.length)
+                    .isLessThan(16L << 20);
+            assertThat(lack(s, "node-a", "s1", List.of())).isEqualTo("missing 0");
+        }
+    }
+
+    /** What the transport's connection threads have allocated so far. */
+    private static long transportAllocatedBytes() {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean)
+                java.lang.management.ManagementFactory.getThreadMXBean();
+        long sum = 0;
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith("transport-connection")) {
+                sum += mx.getThreadAllocatedBytes(t.getId());
+            }
+        }
+        return sum;
+    }
+
     // ---------------------------------------------------------------- names at their limits
 
     /**
