@@ -127,7 +127,7 @@ final class ProtocolFuzzer implements AutoCloseable {
 
     /** What a run did. */
     record Report(long seed, double seconds, int cases, List<FuzzFinding> findings, int probes, int probeFailures,
-            Map<String, Long> replies) {
+            Map<String, Long> replies, int fuzzedPoints) {
         double casesPerSecond() {
             return seconds == 0 ? 0 : cases / seconds;
         }
@@ -166,7 +166,7 @@ final class ProtocolFuzzer implements AutoCloseable {
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         return new Report(seed, seconds, done, List.copyOf(findings), probe.probes(), probeFailures,
-                Map.copyOf(replyCounts));
+                Map.copyOf(replyCounts), fuzzedPoints());
     }
 
     private void runCase(FuzzCase c) throws Exception {
@@ -207,6 +207,20 @@ final class ProtocolFuzzer implements AutoCloseable {
         for (String problem : invariants.quotaViolations(fuzzedNodes())) {
             finding(c, "quota", problem);
         }
+    }
+
+    /** Restore points the fuzzed identities managed to commit (how far past the refusals the cases got). */
+    private int fuzzedPoints() throws IOException {
+        int n = 0;
+        for (String node : List.of(world.fuzzNode(), world.longNode())) {
+            Path dir = store.layout().incomingPoints().resolve(node);
+            if (Files.isDirectory(dir)) {
+                try (Stream<Path> s = Files.list(dir)) {
+                    n += (int) s.count();
+                }
+            }
+        }
+        return n - (int) setupPoints.keySet().stream().filter(p -> p.node().equals(world.fuzzNode())).count();
     }
 
     private List<String> fuzzedNodes() {
@@ -387,6 +401,7 @@ final class ProtocolFuzzer implements AutoCloseable {
         out.put("findings", report.findings().size());
         out.put("probes", report.probes());
         out.put("probe_failures", report.probeFailures());
+        out.put("points_committed_by_fuzzed_nodes", report.fuzzedPoints());
         ObjectNode replies = out.putObject("replies");
         report.replies().entrySet().stream().sorted(Map.Entry.comparingByKey())
                 .forEach(e -> replies.put(e.getKey(), e.getValue()));
