@@ -314,13 +314,28 @@ public final class RepositoryStore implements Repository {
             return;
         }
         synchronized (leaseLocks.computeIfAbsent(node, n -> new Object())) {
-            try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, sessionId + "-*.lease")) {
+            // Not the glob SESSION-*.lease: it also matches session SESSION-x (its lack leases, and its
+            // commit lease while that commit checks and publishes).
+            try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, p -> isLeaseOf(sessionId,
+                    p.getFileName().toString()))) {
                 for (Path p : s) {
                     Files.deleteIfExists(p);
                 }
             }
             recountLeases(node);
         }
+    }
+
+    private static final java.util.regex.Pattern LACK_LEASE_SUFFIX = java.util.regex.Pattern.compile(
+            "-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\.lease");
+
+    /** Whether {@code name} is a lease file of {@code sessionId}: SESSION-UUID.lease or SESSION-commit.lease. */
+    static boolean isLeaseOf(String sessionId, String name) {
+        if (!name.startsWith(sessionId)) {
+            return false;
+        }
+        String rest = name.substring(sessionId.length());
+        return rest.equals(COMMIT_LEASE_SUFFIX) || LACK_LEASE_SUFFIX.matcher(rest).matches();
     }
 
     /** Recounts a node's lease bytes; the caller holds the node's lease lock. */
