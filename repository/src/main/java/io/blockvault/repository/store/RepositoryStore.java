@@ -70,6 +70,12 @@ public final class RepositoryStore implements Repository {
     private volatile long scannedAtNanos;
     private volatile boolean chunksScanned;
     private final AtomicLong createdChunkBytes = new AtomicLong();
+    /**
+     * What a listing shows of each restore point ("node/point"), but its seal and lock, read from its
+     * index once: indexes never change, and parsing every index (ids and all) at every LIST let a node
+     * make the server read and allocate all its index bytes per 10-byte request.
+     */
+    private final Map<String, PointSummary> summaries = new ConcurrentHashMap<>();
     /** Logical bytes per restore point ("node/point"); indexes never change, so this is never stale. */
     private final Map<String, Long> logicalBytes = new ConcurrentHashMap<>();
 
@@ -615,26 +621,38 @@ public final class RepositoryStore implements Repository {
                 }
                 try (Stream<Path> s = Files.list(dir)) {
                     for (Path p : (Iterable<Path>) s.filter(x -> x.toString().endsWith(".idx"))::iterator) {
-                        RestorePointIndex idx;
-                        try {
-                            idx = readIndexFile(p);
-                        } catch (NoSuchFileException e) {
-                            continue; // the guard moved it meanwhile; it shows up on the sealed side next time
-                        }
-                        String key = idx.node() + "/" + idx.pointId();
+                        String name = p.getFileName().toString();
+                        // the file name is node and point id: the index was published (and sealed) under them
+                        String key = dir.getFileName() + "/" + name.substring(0, name.length() - 4);
                         if (result.containsKey(key)) {
                             continue;
                         }
+                        PointSummary known = summaries.get(key);
+                        if (known == null) {
+                            RestorePointIndex idx;
+                            try {
+                                idx = readIndexFile(p);
+                            } catch (NoSuchFileException e) {
+                                continue; // the guard moved it meanwhile; it shows up on the sealed side next time
+                            }
+                            known = new PointSummary(new PointRef(idx.node(), idx.pointId()), idx.device(),
+                                    idx.chunkSizeBytes(), idx.changeId(), idx.parentPointId(),
+                                    Instant.ofEpochMilli(idx.startedAtMillis()),
+                                    Instant.ofEpochMilli(idx.finishedAtMillis()), idx.stats(), false, Optional.empty());
+                            summaries.put(key, known);
+                        }
                         Optional<Instant> until = sealed ? LockAttributes.lockedUntil(p).map(Instant::ofEpochMilli)
                                 : Optional.empty();
-                        result.put(key, new PointSummary(new PointRef(idx.node(), idx.pointId()), idx.device(),
-                                idx.chunkSizeBytes(), idx.changeId(), idx.parentPointId(),
-                                Instant.ofEpochMilli(idx.startedAtMillis()), Instant.ofEpochMilli(idx.finishedAtMillis()),
-                                idx.stats(), sealed, until.filter(u -> u.toEpochMilli() > trustedNow)));
+                        result.put(key, new PointSummary(known.ref(), known.device(), known.chunkSizeBytes(),
+                                known.changeId(), known.parentPointId(), known.startedAt(), known.finishedAt(),
+                                known.stats(), sealed, until.filter(u -> u.toEpochMilli() > trustedNow)));
                     }
                 }
             }
         }
+        // forget points that are gone (deleted by the guard), so the cache stays as large as the listing
+        String prefix = node.map(n -> n + "/").orElse("");
+        summaries.keySet().removeIf(k -> k.startsWith(prefix) && !result.containsKey(k));
         List<PointSummary> list = new ArrayList<>(result.values());
         list.sort(Comparator.comparing((PointSummary p) -> p.ref().node()).thenComparing(PointSummary::finishedAt));
         return list;

@@ -354,6 +354,42 @@ class HostileClientIT {
         }
     }
 
+    /**
+     * Found by bench/repository-fuzz (seed 20261206, case 4660): every LIST parsed every index it
+     * listed, ids and all, so a node holding a few large indexes made the server read and allocate
+     * all of them again for each 10-byte LIST. Indexes never change: a listing reads each once.
+     */
+    @Test
+    void aListingDoesNotReparseLargeIndexesEachTime() throws Exception {
+        TransportConfig config = new TransportConfig(InetAddress.getLoopbackAddress(), 0, Protocol.DEFAULT_MAX_FRAME, 16,
+                8, 5000, 30_000, 4 << 20);
+        start(dir.resolve("repo"), config, new StoreLimits(Long.MAX_VALUE, 1000, 0, 3600_000));
+        byte[] idBytes = new byte[ChunkId.LENGTH];
+        idBytes[0] = 7;
+        ChunkId id = ChunkId.of(idBytes);
+        byte[] stored = new io.blockvault.repository.format.TestChunks(new byte[4096]).stored(id);
+        int points = 8;
+        int ids = 1 << 16; // a 2 MiB index: one chunk, repeated, as a device of identical blocks would be
+        try (TransportClient a = TransportClient.connect(endpoint(NODE_A))) {
+            a.putChunk("node-a", id, stored, stored.length);
+            for (int i = 0; i < points; i++) {
+                a.commit(new RestorePointIndex("big" + i, "node-a", new DeviceIdentity("/dev/disk/by-id/big",
+                        (long) ids * 4096), 4096, new ChangeId("gen", i), Optional.empty(), 1, 2, 0,
+                        io.blockvault.repository.format.PointStats.EMPTY, Collections.nCopies(ids, id)), "s" + i);
+            }
+            assertThat(a.listPoints(Optional.of("node-a"))).hasSize(points); // the first listing reads them
+            long before = transportAllocatedBytes();
+            for (int i = 0; i < 5; i++) {
+                assertThat(a.listPoints(Optional.of("node-a"))).hasSize(points);
+            }
+            long perListing = (transportAllocatedBytes() - before) / 5;
+            System.out.printf("LIST of %d points with %d ids each: the server allocated %d bytes per listing%n", points,
+                    ids, perListing);
+            assertThat(perListing).as("bytes allocated per LIST of %d indexes of 2 MiB", points)
+                    .isLessThan(4L << 20);
+        }
+    }
+
     /** What the transport's connection threads have allocated so far. */
     private static long transportAllocatedBytes() {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean)
