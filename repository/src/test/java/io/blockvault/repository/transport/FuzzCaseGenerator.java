@@ -160,7 +160,7 @@ final class FuzzCaseGenerator {
         if (r.nextInt(3) == 0) {
             steps.add("then requests");
             for (int i = r.nextInt(3); i >= 0; i--) {
-                frames.addAll(request(r, "node:" + world.fuzzNode(), steps));
+                frames.addAll(request(r, "node:" + world.fuzzNode(), steps, false));
             }
         }
         mutateFrames(r, frames, steps, 0.08);
@@ -177,7 +177,7 @@ final class FuzzCaseGenerator {
         List<byte[]> frames = new ArrayList<>();
         int requests = 1 + r.nextInt(6);
         for (int i = 0; i < requests; i++) {
-            frames.addAll(request(r, identity, steps));
+            frames.addAll(request(r, identity, steps, true));
         }
         sequenceMutations(r, frames, steps);
         mutateFrames(r, frames, steps, 0.10);
@@ -198,8 +198,12 @@ final class FuzzCaseGenerator {
 
     // ---------------------------------------------------------------- requests
 
-    /** The frames of one request of the grammar, with its step description added to {@code steps}. */
-    private List<byte[]> request(Random r, String identity, List<String> steps) {
+    /**
+     * The frames of one request of the grammar, with its step description added to {@code steps}.
+     * Without {@code validHello} a HELLO in it carries no valid token: it follows frames that must not
+     * authenticate, and may be the first frame the server sees.
+     */
+    private List<byte[]> request(Random r, String identity, List<String> steps, boolean validHello) {
         String own = identity.startsWith("node:") ? identity.substring(5) : pickNode(r);
         int w = r.nextInt(100);
         if (w < 16) {
@@ -253,8 +257,9 @@ final class FuzzCaseGenerator {
             return List.of(FuzzWire.frame(Protocol.STATS, r.nextBoolean() ? new byte[0] : random(r, 8)));
         }
         if (w < 91) {
-            steps.add("HELLO again");
-            return List.of(hello(world.token("node:" + world.fuzzNode())));
+            String token = world.token("node:" + world.fuzzNode());
+            steps.add(validHello ? "HELLO again" : "HELLO with a token that is not one");
+            return List.of(hello(validHello ? token : nearMiss(r, token)));
         }
         if (w < 93) {
             steps.add("COMMIT_PART without COMMIT");
