@@ -29,6 +29,8 @@ public final class IndexCodec {
     public static final int VERSION = 1;
     /** 16 Mi chunks: 64 TiB at the default 4 MiB chunk size. */
     public static final int MAX_CHUNKS = 16 << 20;
+    /** Ids room is made for before they are read (a 256 GiB device at 4 MiB chunks); more grow the list. */
+    static final int INITIAL_IDS = 1 << 16;
 
     private IndexCodec() {
     }
@@ -106,7 +108,9 @@ public final class IndexCodec {
             if (count < 0 || count > MAX_CHUNKS) {
                 throw new FormatException("index lists " + count + " chunks, more than the limit " + MAX_CHUNKS);
             }
-            List<ChunkId> ids = new ArrayList<>(count);
+            // Sized by what arrives, not by what the count promises: the transport parses indexes a
+            // node sent, and a few hundred bytes announcing 16 Mi ids would otherwise cost 64 MiB.
+            List<ChunkId> ids = new ArrayList<>(Math.min(count, INITIAL_IDS));
             byte[] buf = new byte[ChunkId.LENGTH];
             for (int i = 0; i < count; i++) {
                 d.readFully(buf);

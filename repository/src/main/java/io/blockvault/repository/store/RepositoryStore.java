@@ -31,6 +31,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -75,6 +76,12 @@ public final class RepositoryStore implements Repository {
     private volatile long scannedAtNanos;
     private volatile boolean chunksScanned;
     private final AtomicLong createdChunkBytes = new AtomicLong();
+    /**
+     * What a listing shows of each restore point ("node/point"), but its seal and lock, read from its
+     * index once: indexes never change, and parsing every index (ids and all) at every LIST let a node
+     * make the server read and allocate all its index bytes per 10-byte request.
+     */
+    private final Map<String, PointSummary> summaries = new ConcurrentHashMap<>();
     /** Logical bytes per restore point ("node/point"); indexes never change, so this is never stale. */
     private final Map<String, Long> logicalBytes = new ConcurrentHashMap<>();
 
@@ -325,7 +332,10 @@ public final class RepositoryStore implements Repository {
             return;
         }
         synchronized (leaseLocks.computeIfAbsent(node, n -> new Object())) {
-            try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, sessionId + "-*.lease")) {
+            // Not the glob SESSION-*.lease: it also matches session SESSION-x (its lack leases, and its
+            // commit lease while that commit checks and publishes).
+            try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, p -> isLeaseOf(sessionId,
+                    p.getFileName().toString()))) {
                 for (Path p : s) {
                     Files.deleteIfExists(p);
                     leaseWrittenNanos.remove(p);
@@ -333,6 +343,18 @@ public final class RepositoryStore implements Repository {
             }
             recountLeases(node);
         }
+    }
+
+    private static final java.util.regex.Pattern LACK_LEASE_SUFFIX = java.util.regex.Pattern.compile(
+            "-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\.lease");
+
+    /** Whether {@code name} is a lease file of {@code sessionId}: SESSION-UUID.lease or SESSION-commit.lease. */
+    static boolean isLeaseOf(String sessionId, String name) {
+        if (!name.startsWith(sessionId)) {
+            return false;
+        }
+        String rest = name.substring(sessionId.length());
+        return rest.equals(COMMIT_LEASE_SUFFIX) || LACK_LEASE_SUFFIX.matcher(rest).matches();
     }
 
     /** Recounts a node's lease bytes; the caller holds the node's lease lock. */
@@ -460,11 +482,28 @@ public final class RepositoryStore implements Repository {
     /** Writes the node's usage; serialised per node so a slower writer cannot store an older total. */
     private void persistUsage(String node, AtomicLong used) throws IOException {
         synchronized (used) {
-            Path tmp = layout.incomingTmp().resolve(node + "." + UUID.randomUUID() + ".usage");
+            // not named after the node: a node name may have 253 characters, and with a suffix that
+            // passes the 255-byte limit of a file name
+            Path tmp = layout.incomingTmp().resolve("usage." + UUID.randomUUID() + ".tmp");
             Files.writeString(tmp, Long.toString(used.get()));
             Files.move(tmp, layout.usage().resolve(node), StandardCopyOption.ATOMIC_MOVE,
                     StandardCopyOption.REPLACE_EXISTING);
         }
+    }
+
+    /**
+     * What the store currently counts against a node's quota, from its in-memory counters (for tests
+     * and diagnostics): when nothing runs, leases must equal the lease files on disk and commits in
+     * progress must be 0, else a node's quota shrinks for good.
+     */
+    public NodeUsage nodeUsage(String node) {
+        Names.requireNode(node);
+        return new NodeUsage(usage(node).get(), leaseBytes.getOrDefault(node, new AtomicLong()).get(),
+                leaseFiles.getOrDefault(node, 0), committing.getOrDefault(node, new AtomicLong()).get());
+    }
+
+    /** A node's quota counters: stored (chunks and indexes, persisted), leases and staged commits. */
+    public record NodeUsage(long storedBytes, long leaseBytes, int leaseFiles, long committingBytes) {
     }
 
     private AtomicLong usage(String node) {
@@ -596,26 +635,38 @@ public final class RepositoryStore implements Repository {
                 }
                 try (Stream<Path> s = Files.list(dir)) {
                     for (Path p : (Iterable<Path>) s.filter(x -> x.toString().endsWith(".idx"))::iterator) {
-                        RestorePointIndex idx;
-                        try {
-                            idx = readIndexFile(p);
-                        } catch (NoSuchFileException e) {
-                            continue; // the guard moved it meanwhile; it shows up on the sealed side next time
-                        }
-                        String key = idx.node() + "/" + idx.pointId();
+                        String name = p.getFileName().toString();
+                        // the file name is node and point id: the index was published (and sealed) under them
+                        String key = dir.getFileName() + "/" + name.substring(0, name.length() - 4);
                         if (result.containsKey(key)) {
                             continue;
                         }
+                        PointSummary known = summaries.get(key);
+                        if (known == null) {
+                            RestorePointIndex idx;
+                            try {
+                                idx = readIndexFile(p);
+                            } catch (NoSuchFileException e) {
+                                continue; // the guard moved it meanwhile; it shows up on the sealed side next time
+                            }
+                            known = new PointSummary(new PointRef(idx.node(), idx.pointId()), idx.device(),
+                                    idx.chunkSizeBytes(), idx.changeId(), idx.parentPointId(),
+                                    Instant.ofEpochMilli(idx.startedAtMillis()),
+                                    Instant.ofEpochMilli(idx.finishedAtMillis()), idx.stats(), false, Optional.empty());
+                            summaries.put(key, known);
+                        }
                         Optional<Instant> until = sealed ? LockAttributes.lockedUntil(p).map(Instant::ofEpochMilli)
                                 : Optional.empty();
-                        result.put(key, new PointSummary(new PointRef(idx.node(), idx.pointId()), idx.device(),
-                                idx.chunkSizeBytes(), idx.changeId(), idx.parentPointId(),
-                                Instant.ofEpochMilli(idx.startedAtMillis()), Instant.ofEpochMilli(idx.finishedAtMillis()),
-                                idx.stats(), sealed, until.filter(u -> u.toEpochMilli() > trustedNow)));
+                        result.put(key, new PointSummary(known.ref(), known.device(), known.chunkSizeBytes(),
+                                known.changeId(), known.parentPointId(), known.startedAt(), known.finishedAt(),
+                                known.stats(), sealed, until.filter(u -> u.toEpochMilli() > trustedNow)));
                     }
                 }
             }
         }
+        // forget points that are gone (deleted by the guard), so the cache stays as large as the listing
+        String prefix = node.map(n -> n + "/").orElse("");
+        summaries.keySet().removeIf(k -> k.startsWith(prefix) && !result.containsKey(k));
         List<PointSummary> list = new ArrayList<>(result.values());
         list.sort(Comparator.comparing((PointSummary p) -> p.ref().node()).thenComparing(PointSummary::finishedAt));
         return list;
@@ -719,10 +770,22 @@ public final class RepositoryStore implements Repository {
             throw new RepositoryException(Reason.LOCKED, "restore point " + point + " is immutable until "
                     + Instant.ofEpochMilli(until.get()) + " (by the guard's clock); it can be deleted after that");
         }
-        String name = "delete." + point.node() + "." + point.pointId() + ".req";
+        // Named by a digest of the point, not the names themselves: a node name (253) and a point id
+        // (128) together pass the 255-byte limit of a file name. The guard reads the body; the name
+        // only makes a repeated request for one point the same file.
+        String name = "delete." + HexFormat.of().formatHex(sha256(point.node() + "\n" + point.pointId()), 0, 16)
+                + ".req";
         byte[] body = (point.node() + "\n" + point.pointId() + "\n").getBytes(StandardCharsets.UTF_8);
         DurableFiles.createNew(layout.requests().resolve(name), layout.incomingTmp(), body, 0, body.length);
         return Instant.now();
+    }
+
+    private static byte[] sha256(String s) {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("this JVM lacks SHA-256", e);
+        }
     }
 
     @Override

@@ -179,6 +179,11 @@ public final class TransportServer implements AutoCloseable {
         return unauthenticated.get();
     }
 
+    /** Authenticated connections open, overall (for tests and diagnostics: a leaked slot shows here). */
+    int authenticatedConnections() {
+        return authenticated.get();
+    }
+
     private static final int HANDSHAKING = 0;
     private static final int AUTHENTICATED = 1;
     private static final int EXPIRED = 2;

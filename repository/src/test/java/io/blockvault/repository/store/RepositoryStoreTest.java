@@ -116,6 +116,32 @@ class RepositoryStoreTest {
         assertThatThrownBy(() -> store.commit(different, "s3")).hasMessageContaining("never replaced");
     }
 
+    /**
+     * A commit releases its own session's leases, not those of a session whose id merely starts with
+     * its id and a dash: session "s1" used to release "s1-x-*.lease" (the glob "s1-*.lease"), so
+     * chunks another backup of the node had been told exist lost their protection from GC.
+     */
+    @Test
+    void aCommitReleasesOnlyItsOwnSessionsLeases() throws Exception {
+        Path image = TestData.image(dir.resolve("dev.img"), 4, TestData.CHUNK, 3, 0);
+        RestorePointIndex idx = TestData.backup(store, codec, "node-a", "p1", image, Optional.empty(), Optional.empty());
+        ChunkId stored = idx.chunks().get(0);
+        assertThat(store.missingChunks("node-a", "s1", List.of(stored))).isEmpty();
+        assertThat(store.missingChunks("node-a", "s1-x", List.of(stored))).isEmpty();
+        Path leases = store.layout().leases().resolve("node-a");
+        assertThat(leaseNames(leases)).hasSize(2);
+        store.commit(new RestorePointIndex("p2", "node-a", idx.device(), idx.chunkSizeBytes(), ChangeId.NONE,
+                Optional.empty(), 0, 0, 0, PointStats.EMPTY, idx.chunks()), "s1");
+        assertThat(leaseNames(leases)).singleElement().asString().startsWith("s1-x-");
+        assertThat(store.nodeUsage("node-a").leaseFiles()).isEqualTo(1);
+    }
+
+    private static List<String> leaseNames(Path dir) throws Exception {
+        try (var s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).toList();
+        }
+    }
+
     @Test
     void verifyAndRestoreDetectAFlippedByte() throws Exception {
         Path image = TestData.image(dir.resolve("dev.img"), 6, TestData.CHUNK, 3, 0);

@@ -63,6 +63,10 @@ class HostileClientIT {
 
     static final String NODE_A = "aaaaaaaaaaaaaaaa-node-a-token";
     static final String NODE_B = "bbbbbbbbbbbbbbbb-node-b-token";
+    static final String LONG_NODE_TOKEN = "llllllllllllllll-long-node-token";
+    static final String OPERATOR = "oooooooooooooooo-operator-token";
+    /** The longest valid node name (a DNS subdomain, as Kubernetes allows): 253 characters. */
+    static final String LONG_NODE = "l" + "o".repeat(251) + "g";
     static final int CHUNK = 1 << 20;
 
     @TempDir
@@ -86,7 +90,8 @@ class HostileClientIT {
         certs = TestTls.create(dir.resolve("tls"));
         clientTls = Tls.client(certs.caCert());
         Path tokens = dir.resolve("tokens");
-        Files.writeString(tokens, NODE_A + " node:node-a\n" + NODE_B + " node:node-b\n");
+        Files.writeString(tokens, NODE_A + " node:node-a\n" + NODE_B + " node:node-b\n" + LONG_NODE_TOKEN + " node:"
+                + LONG_NODE + "\n" + OPERATOR + " operator\n");
         store = new RepositoryStore(new RepositoryLayout(repo), limits);
         store.open();
         server = new TransportServer(config, Tls.server(certs.serverCert(), certs.serverKey()),
@@ -289,6 +294,176 @@ class HostileClientIT {
             }
             assertThat(lack(s, "node-a", "s1", List.of())).isEqualTo("missing 0");
         }
+    }
+
+    // ---------------------------------------------------------------- memory amplification
+
+    /**
+     * Found by ProtocolFuzzIT (seed 2, case 18): an index is parsed after its bytes are staged, and the
+     * parser sized its id list by the count the index announces (up to 16 Mi) before any id arrived:
+     * a 256-byte commit made the server allocate 64 MiB, so a few dozen connections could exhaust the
+     * heap. Now it costs what the index carries.
+     */
+    @Test
+    void anIndexThatPromisesManyChunksCostsOnlyWhatItCarries() throws Exception {
+        TransportConfig config = new TransportConfig(InetAddress.getLoopbackAddress(), 0, 1 << 20, 16, 8, 5000, 30_000,
+                1 << 20);
+        start(dir.resolve("repo"), config, new StoreLimits(Long.MAX_VALUE, 1000, 0, 3600_000));
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        DataOutputStream d = new DataOutputStream(b);
+        d.write(new byte[] {'B', 'V', 'I', 'X'});
+        d.writeShort(1);
+        d.writeUTF("huge");
+        d.writeUTF("node-a");
+        d.writeUTF("/dev/disk/by-id/huge");
+        d.writeLong(4096L << 24);
+        d.writeInt(4096);
+        d.writeUTF("gen");
+        d.writeLong(1);
+        d.writeUTF("");
+        d.writeLong(1);
+        d.writeLong(2);
+        d.writeInt(0);
+        for (int i = 0; i < 5; i++) {
+            d.writeLong(0);
+        }
+        d.writeInt(16 << 20); // IndexCodec.MAX_CHUNKS, and no ids follow
+        d.write(new byte[64]);
+        byte[] index = b.toByteArray();
+        try (SSLSocket s = helloFrom(InetAddress.getLoopbackAddress(), NODE_A)) {
+            long before = transportAllocatedBytes();
+            DataOutputStream o = new DataOutputStream(s.getOutputStream());
+            java.io.ByteArrayOutputStream c = new java.io.ByteArrayOutputStream();
+            DataOutputStream cd = new DataOutputStream(c);
+            cd.writeUTF("s1");
+            cd.writeInt(index.length);
+            o.writeInt(1 + c.size());
+            o.writeByte(Protocol.COMMIT);
+            o.write(c.toByteArray());
+            o.writeInt(1 + index.length);
+            o.writeByte(Protocol.COMMIT_PART);
+            o.write(index);
+            o.flush();
+            assertThat(reply(s)).startsWith("INVALID_REQUEST").contains("truncated");
+            long allocated = transportAllocatedBytes() - before;
+            System.out.printf("a %d-byte index announcing 16 Mi chunks: the server allocated %d bytes%n", index.length,
+                    allocated);
+            assertThat(allocated).as("bytes the server allocated for a %d-byte commit", index.length)
+                    .isLessThan(16L << 20);
+            assertThat(lack(s, "node-a", "s1", List.of())).isEqualTo("missing 0");
+        }
+    }
+
+    /**
+     * Found by bench/repository-fuzz (seed 20261206, case 4660): every LIST parsed every index it
+     * listed, ids and all, so a node holding a few large indexes made the server read and allocate
+     * all of them again for each 10-byte LIST. Indexes never change: a listing reads each once.
+     */
+    @Test
+    void aListingDoesNotReparseLargeIndexesEachTime() throws Exception {
+        TransportConfig config = new TransportConfig(InetAddress.getLoopbackAddress(), 0, Protocol.DEFAULT_MAX_FRAME, 16,
+                8, 5000, 30_000, 4 << 20);
+        start(dir.resolve("repo"), config, new StoreLimits(Long.MAX_VALUE, 1000, 0, 3600_000));
+        byte[] idBytes = new byte[ChunkId.LENGTH];
+        idBytes[0] = 7;
+        ChunkId id = ChunkId.of(idBytes);
+        byte[] stored = new io.blockvault.repository.format.TestChunks(new byte[4096]).stored(id);
+        int points = 8;
+        int ids = 1 << 16; // a 2 MiB index: one chunk, repeated, as a device of identical blocks would be
+        try (TransportClient a = TransportClient.connect(endpoint(NODE_A))) {
+            a.putChunk("node-a", id, stored, stored.length);
+            for (int i = 0; i < points; i++) {
+                a.commit(new RestorePointIndex("big" + i, "node-a", new DeviceIdentity("/dev/disk/by-id/big",
+                        (long) ids * 4096), 4096, new ChangeId("gen", i), Optional.empty(), 1, 2, 0,
+                        io.blockvault.repository.format.PointStats.EMPTY, Collections.nCopies(ids, id)), "s" + i);
+            }
+            assertThat(a.listPoints(Optional.of("node-a"))).hasSize(points); // the first listing reads them
+            long before = transportAllocatedBytes();
+            for (int i = 0; i < 5; i++) {
+                assertThat(a.listPoints(Optional.of("node-a"))).hasSize(points);
+            }
+            long perListing = (transportAllocatedBytes() - before) / 5;
+            System.out.printf("LIST of %d points with %d ids each: the server allocated %d bytes per listing%n", points,
+                    ids, perListing);
+            assertThat(perListing).as("bytes allocated per LIST of %d indexes of 2 MiB", points)
+                    .isLessThan(4L << 20);
+        }
+    }
+
+    /** What the transport's connection threads have allocated so far. */
+    private static long transportAllocatedBytes() {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean)
+                java.lang.management.ManagementFactory.getThreadMXBean();
+        long sum = 0;
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith("transport-connection")) {
+                sum += mx.getThreadAllocatedBytes(t.getId());
+            }
+        }
+        return sum;
+    }
+
+    // ---------------------------------------------------------------- names at their limits
+
+    /**
+     * Found by ProtocolFuzzIT (seed 1, case 2): the usage file's temp name was the node name plus a
+     * suffix, past the 255-byte limit of a file name for a 253-character node. Every new chunk and
+     * commit of such a node was INTERNAL, and its restore point was published without being charged.
+     */
+    @Test
+    void aNodeWithTheLongestValidNameIsServedAndCharged() throws Exception {
+        TransportConfig config = new TransportConfig(InetAddress.getLoopbackAddress(), 0, 1 << 20, 16, 8, 5000, 30_000,
+                1 << 20);
+        start(dir.resolve("repo"), config, new StoreLimits(Long.MAX_VALUE, 1000, 0, 3600_000));
+        Path image = TestData.image(dir.resolve("small.img"), 6, TestData.CHUNK, 11, 0);
+        RestorePointIndex idx;
+        try (TransportClient c = TransportClient.connect(endpoint(LONG_NODE_TOKEN))) {
+            idx = TestData.backup(c, TestData.codec(false), LONG_NODE, "p1", image, Optional.empty(), Optional.empty());
+            assertThat(c.readPoint(new io.blockvault.repository.client.PointRef(LONG_NODE, "p1"))).isEqualTo(idx);
+        }
+        long chunkBytes = 0;
+        try (Stream<Path> s = Files.list(store.layout().incomingChunks())) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                chunkBytes += Files.size(p);
+            }
+        }
+        long indexBlocks = (Files.size(store.layout().incomingPoint(LONG_NODE, "p1")) + 4095) / 4096 * 4096;
+        long charged = Long.parseLong(Files.readString(store.layout().usage().resolve(LONG_NODE)).trim());
+        assertThat(charged).isEqualTo(chunkBytes + indexBlocks).isEqualTo(store.nodeUsage(LONG_NODE).storedBytes());
+        assertThat(log.lines).noneMatch(l -> l.contains("File name too long"));
+    }
+
+    /**
+     * Same defect, found while fixing the one above: a deletion request was a file named after node
+     * and point id, which together (253 + 128 characters) cannot be a file name, so the operator's
+     * DELETE of such a point failed as INTERNAL.
+     */
+    @Test
+    void theOperatorCanRequestDeletionOfAPointWithTheLongestNames() throws Exception {
+        TransportConfig config = new TransportConfig(InetAddress.getLoopbackAddress(), 0, 1 << 20, 16, 8, 5000, 30_000,
+                1 << 20);
+        start(dir.resolve("repo"), config, new StoreLimits(Long.MAX_VALUE, 1000, 0, 3600_000));
+        String pointId = "p" + "x".repeat(127);
+        Path image = TestData.image(dir.resolve("small.img"), 2, TestData.CHUNK, 12, 0);
+        try (TransportClient c = TransportClient.connect(endpoint(LONG_NODE_TOKEN))) {
+            TestData.backup(c, TestData.codec(false), LONG_NODE, pointId, image, Optional.empty(), Optional.empty());
+        }
+        // what the guard leaves once the lock has expired: the sealed copy with a past locked-until
+        Path sealed = store.layout().storePoint(LONG_NODE, pointId);
+        Files.createDirectories(sealed.getParent());
+        Files.copy(store.layout().incomingPoint(LONG_NODE, pointId), sealed);
+        io.blockvault.repository.store.LockAttributes.setLockedUntil(sealed, System.currentTimeMillis() - 60_000);
+        try (TransportClient op = TransportClient.connect(endpoint(OPERATOR))) {
+            op.requestDelete(new io.blockvault.repository.client.PointRef(LONG_NODE, pointId));
+            // asked twice, one request
+            op.requestDelete(new io.blockvault.repository.client.PointRef(LONG_NODE, pointId));
+        }
+        List<Path> requests;
+        try (Stream<Path> s = Files.list(store.layout().requests())) {
+            requests = s.toList();
+        }
+        assertThat(requests).hasSize(1);
+        assertThat(Files.readString(requests.get(0))).isEqualTo(LONG_NODE + "\n" + pointId + "\n");
     }
 
     // ---------------------------------------------------------------- helpers
