@@ -648,6 +648,10 @@ public final class RepositoryStore implements Repository {
                                 idx = readIndexFile(p);
                             } catch (NoSuchFileException e) {
                                 continue; // the guard moved it meanwhile; it shows up on the sealed side next time
+                            } catch (FormatException e) {
+                                throw new RepositoryException(Reason.DAMAGED, "restore point " + key + " is damaged ("
+                                        + e.getMessage() + "), so the listing cannot describe it: run `verify` on it, "
+                                        + "restore from another point, and let retention delete it", e);
                             }
                             known = new PointSummary(new PointRef(idx.node(), idx.pointId()), idx.device(),
                                     idx.chunkSizeBytes(), idx.changeId(), idx.parentPointId(),

@@ -142,6 +142,27 @@ class RepositoryStoreTest {
         }
     }
 
+    /** Found by the protocol fuzzer's reading: a damaged index made a listing answer INTERNAL. */
+    @Test
+    void aDamagedIndexMakesTheListingSayDamagedNamingThePoint() throws Exception {
+        Path image = TestData.image(dir.resolve("dev.img"), 4, TestData.CHUNK, 9, 0);
+        TestData.backup(store, codec, "node-a", "p1", image, Optional.empty(), Optional.empty());
+        Path index = new RepositoryLayout(dir.resolve("repo")).incomingPoint("node-a", "p1");
+        try (RandomAccessFile raf = new RandomAccessFile(index.toFile(), "rw")) {
+            raf.seek(raf.length() / 2);
+            int b = raf.read();
+            raf.seek(raf.length() / 2);
+            raf.write(b ^ 0x01);
+        }
+        // a fresh store: the first one cached the point's summary when it was committed or listed
+        RepositoryStore reopened = new RepositoryStore(new RepositoryLayout(dir.resolve("repo")),
+                new StoreLimits(Long.MAX_VALUE, 1000, 0, 3600_000));
+        reopened.open();
+        assertThatThrownBy(() -> reopened.listPoints(Optional.of("node-a"))).isInstanceOf(RepositoryException.class)
+                .satisfies(e -> assertThat(((RepositoryException) e).reason()).isEqualTo(RepositoryException.Reason.DAMAGED))
+                .hasMessageContaining("node-a/p1").hasMessageContaining("verify");
+    }
+
     @Test
     void verifyAndRestoreDetectAFlippedByte() throws Exception {
         Path image = TestData.image(dir.resolve("dev.img"), 6, TestData.CHUNK, 3, 0);
