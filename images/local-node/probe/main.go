@@ -4,6 +4,7 @@
 //	                   ServiceAccount token and CA the kubelet mounted (what every client does)
 //	probe address      print the pod's IPv4 addresses (the bridge must have given one)
 //	probe dns          resolve kubernetes.default.svc through the cluster DNS to the Service address
+//	probe xfs=PATH     PATH is an XFS filesystem this pod can write (a local PersistentVolume)
 //	probe privileged   succeed only with CAP_SYS_ADMIN and the host's /dev (a privileged pod)
 //	probe sleep        sleep until terminated (a DaemonSet's long-running container)
 //
@@ -32,7 +33,7 @@ const (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: probe api|address|dns|privileged|sleep ...")
+		fail("usage: probe api|address|dns|xfs=PATH|privileged|sleep ...")
 	}
 	for _, check := range os.Args[1:] {
 		var err error
@@ -48,6 +49,10 @@ func main() {
 		case "sleep":
 			sleep()
 		default:
+			if path, ok := strings.CutPrefix(check, "xfs="); ok {
+				err = xfs(path)
+				break
+			}
 			err = fmt.Errorf("unknown check %q", check)
 		}
 		if err != nil {
@@ -137,6 +142,23 @@ func dns() error {
 		}
 	}
 	return fmt.Errorf("kubernetes.default.svc resolved to %v, not the Service address %s", addresses, host)
+}
+
+func xfs(path string) error {
+	const xfsMagic = 0x58465342
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(path, &fs); err != nil {
+		return err
+	}
+	if fs.Type != xfsMagic {
+		return fmt.Errorf("%s is filesystem type %#x, not XFS", path, fs.Type)
+	}
+	file := path + "/probe-wrote-this"
+	if err := os.WriteFile(file, []byte("blockvault\n"), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("xfs: %s is XFS, wrote %s\n", path, file)
+	return nil
 }
 
 func privileged() error {
