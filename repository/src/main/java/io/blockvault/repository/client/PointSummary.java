@@ -13,4 +13,10 @@ import java.util.Optional;
 public record PointSummary(PointRef ref, DeviceIdentity device, int chunkSizeBytes, ChangeId changeId,
         Optional<String> parentPointId, Instant startedAt, Instant finishedAt, PointStats stats, boolean sealed,
         Optional<Instant> lockedUntil) {
+
+    /** The same point as the guard has it now: sealed or not, and locked until when. */
+    public PointSummary withSeal(boolean sealed, Optional<Instant> lockedUntil) {
+        return new PointSummary(ref, device, chunkSizeBytes, changeId, parentPointId, startedAt, finishedAt, stats,
+                sealed, lockedUntil);
+    }
 }

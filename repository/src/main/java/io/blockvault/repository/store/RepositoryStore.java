@@ -26,6 +26,8 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -42,6 +44,7 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -345,7 +348,7 @@ public final class RepositoryStore implements Repository {
         }
     }
 
-    private static final java.util.regex.Pattern LACK_LEASE_SUFFIX = java.util.regex.Pattern.compile(
+    private static final Pattern LACK_LEASE_SUFFIX = Pattern.compile(
             "-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\.lease");
 
     /** Whether {@code name} is a lease file of {@code sessionId}: SESSION-UUID.lease or SESSION-commit.lease. */
@@ -661,9 +664,7 @@ public final class RepositoryStore implements Repository {
                         }
                         Optional<Instant> until = sealed ? LockAttributes.lockedUntil(p).map(Instant::ofEpochMilli)
                                 : Optional.empty();
-                        result.put(key, new PointSummary(known.ref(), known.device(), known.chunkSizeBytes(),
-                                known.changeId(), known.parentPointId(), known.startedAt(), known.finishedAt(),
-                                known.stats(), sealed, until.filter(u -> u.toEpochMilli() > trustedNow)));
+                        result.put(key, known.withSeal(sealed, until.filter(u -> u.toEpochMilli() > trustedNow)));
                     }
                 }
             }
@@ -786,8 +787,8 @@ public final class RepositoryStore implements Repository {
 
     private static byte[] sha256(String s) {
         try {
-            return java.security.MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
-        } catch (java.security.NoSuchAlgorithmException e) {
+            return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("this JVM lacks SHA-256", e);
         }
     }
