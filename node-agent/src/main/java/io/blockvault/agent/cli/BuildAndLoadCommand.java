@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
  * {@code build-and-load}: what the DaemonSet's init container runs. Prints one line
  * {@code Reason: message}, writes it to the state file the agent reads, and exits with the reason's
  * code (0 loaded; 10 KernelHeadersMissing, 11 ModuleBuildFailed, 12 SecureBootKeyMissing,
- * 13 FtraceHookBusy, 14 ModuleLoadFailed).
+ * 13 FtraceHookBusy, 14 ModuleLoadFailed, 15 ModulesUnsupported).
  */
 @Command(name = "build-and-load", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Find or build (DKMS) and load the blksnap modules for the running kernel, or say why not.")

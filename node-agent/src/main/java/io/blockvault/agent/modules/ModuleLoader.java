@@ -42,6 +42,13 @@ public record ModuleLoader(Path root, String kernel, Optional<Path> moduleDir) {
             return new ModuleState(ModuleState.Reason.VeeamBlksnapLoaded, "Veeam's blksnap modules are loaded "
                     + "(/dev/veeamblksnap, /dev/bdevfilter); the agent uses them");
         }
+        if (!Files.exists(path("proc/modules"))) {
+            // A kernel built without CONFIG_MODULES has no /proc/modules: building would be for nothing.
+            return new ModuleState(ModuleState.Reason.ModulesUnsupported, "kernel " + kernel + " cannot load "
+                    + "modules at all (built without loadable module support: /proc/modules is missing), so "
+                    + "blksnap cannot run on this node; backups read the live device (NoSnap); use a kernel "
+                    + "with CONFIG_MODULES for consistent, incremental backups");
+        }
         Optional<List<Path>> found = find();
         boolean built = false;
         if (found.isEmpty()) {

@@ -23,7 +23,8 @@ public record ModuleState(Reason reason, String message) {
         ModuleBuildFailed(11),
         SecureBootKeyMissing(12),
         FtraceHookBusy(13),
-        ModuleLoadFailed(14);
+        ModuleLoadFailed(14),
+        ModulesUnsupported(15);
 
         private final int exitCode;
 

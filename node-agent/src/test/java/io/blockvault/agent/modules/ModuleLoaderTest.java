@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,6 +20,13 @@ class ModuleLoaderTest {
 
     @TempDir
     Path root;
+
+    /** A kernel with loadable module support, as most have; {@link #kernelWithoutModuleSupport} removes it. */
+    @BeforeEach
+    void kernelWithModuleSupport() throws Exception {
+        Files.createDirectories(root.resolve("proc"));
+        Files.createFile(root.resolve("proc/modules"));
+    }
 
     ModuleState run(Optional<Path> moduleDir) throws Exception {
         return new ModuleLoader(root, KERNEL, moduleDir).run();
@@ -51,6 +59,22 @@ class ModuleLoaderTest {
         Files.createFile(given.resolve("blksnap.ko"));
         assertThat(new ModuleLoader(root, KERNEL, Optional.of(given)).find())
                 .contains(java.util.List.of(given.resolve("bdevfilter.ko"), given.resolve("blksnap.ko")));
+    }
+
+    @Test
+    void kernelWithoutModuleSupport() throws Exception {
+        Files.delete(root.resolve("proc/modules"));
+        Files.createDirectories(root.resolve("lib/modules/" + KERNEL + "/build"));
+        ModuleState s = run(Optional.empty());
+        assertThat(s.reason()).isEqualTo(ModuleState.Reason.ModulesUnsupported);
+        assertThat(s.reason().exitCode()).isEqualTo(15);
+        assertThat(s.message()).contains("kernel " + KERNEL + " cannot load modules at all", "/proc/modules",
+                "NoSnap");
+        Files.createDirectories(root.resolve("dev"));
+        Files.createFile(root.resolve("dev/bdevfilter"));
+        Files.createFile(root.resolve("dev/blksnap-control"));
+        assertThat(run(Optional.empty()).reason()).as("built-in modules are used all the same")
+                .isEqualTo(ModuleState.Reason.BlksnapLoaded);
     }
 
     @Test

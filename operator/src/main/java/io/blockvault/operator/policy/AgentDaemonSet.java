@@ -227,8 +227,11 @@ public final class AgentDaemonSet {
                 mount("repository-token", TOKEN_DIR, true), mount("restore-files", RESTORE_FILE_DIR, false)));
         agentMounts.addAll(diffMounts);
         agentMounts.addAll(repositoryMounts);
+        // A kernel without module support has no /lib/modules: the pod must start all the same, so that
+        // build-and-load can say so (ModulesUnsupported) and the agent backs up without snapshots.
         List<Volume> volumes = new ArrayList<>(List.of(hostPath("dev", "/dev", "Directory"),
-                hostPath("lib-modules", "/lib/modules", "Directory"), hostPath("usr-src", "/usr/src", "Directory"),
+                hostPath("lib-modules", "/lib/modules", "DirectoryOrCreate"),
+                hostPath("usr-src", "/usr/src", "DirectoryOrCreate"),
                 hostPath("dkms-state", "/var/lib/dkms", "DirectoryOrCreate"),
                 hostPath("restore-files", RESTORE_FILE_DIR, "DirectoryOrCreate"),
                 new VolumeBuilder().withName("module-state").withNewEmptyDir().endEmptyDir().build(),
@@ -314,10 +317,14 @@ public final class AgentDaemonSet {
                 .withReadOnly(readOnly ? Boolean.TRUE : null).build();
     }
 
-    /** Devices that appear after the pod started (hot-plugged disks) must show up in the container. */
+    /**
+     * The host's /dev. Device nodes that appear after the pod started (a hot-plugged disk, a loop
+     * device) show up in the container all the same: they are files of the same devtmpfs. No mount
+     * propagation is asked for: a node whose /dev is a private mount refuses it ("not a shared or
+     * slave mount"), and the agent needs no mounts made under /dev.
+     */
     private static VolumeMount devMount() {
-        return new VolumeMountBuilder().withName("dev").withMountPath("/dev")
-                .withMountPropagation("HostToContainer").build();
+        return new VolumeMountBuilder().withName("dev").withMountPath("/dev").build();
     }
 
     private static Volume hostPath(String name, String path, String type) {
