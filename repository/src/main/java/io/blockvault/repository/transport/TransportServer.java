@@ -284,6 +284,9 @@ public final class TransportServer implements AutoCloseable {
                 log.log(System.Logger.Level.WARNING, line);
             }
             sendError(ch, r);
+        } else if (e instanceof SSLException && e.getCause() instanceof EOFException) {
+            // Closed before sending a TLS byte: the kubelet's TCP readiness probe every 10 s, or a port scan.
+            log.log(System.Logger.Level.DEBUG, prefix + " closed before the TLS handshake began");
         } else if (e instanceof SSLException) {
             refusals.log(System.Logger.Level.WARNING, "tls", prefix + ": TLS failed: " + e.getMessage());
         } else if (e instanceof SocketTimeoutException) {
