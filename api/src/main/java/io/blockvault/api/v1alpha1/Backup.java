@@ -23,8 +23,9 @@ import io.fabric8.kubernetes.model.annotation.Version;
         type = AdditionalPrinterColumn.Type.INTEGER, format = PrinterColumnFormat.INT64)
 @AdditionalPrinterColumn(name = "Restore Point", jsonPath = ".status.restorePointId",
         type = AdditionalPrinterColumn.Type.STRING, priority = 1)
+// A string: kubectl shows a date column as an age, and a future time as "<invalid>".
 @AdditionalPrinterColumn(name = "Immutable Until", jsonPath = ".status.immutableUntil",
-        type = AdditionalPrinterColumn.Type.DATE, priority = 1)
+        type = AdditionalPrinterColumn.Type.STRING, priority = 1)
 @AdditionalPrinterColumn(name = "Reason", jsonPath = ".status.reason", type = AdditionalPrinterColumn.Type.STRING,
         priority = 1)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
