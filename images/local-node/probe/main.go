@@ -7,6 +7,10 @@
 //	probe xfs=PATH     PATH is an XFS filesystem this pod can write (a local PersistentVolume)
 //	probe privileged   succeed only with CAP_SYS_ADMIN and the host's /dev (a privileged pod)
 //	probe sleep        sleep until terminated (a DaemonSet's long-running container)
+//	probe serve=PORT   answer every TCP connection on PORT with one line naming this pod, until
+//	                   terminated (the backend of a Service)
+//	probe connect=HOST:PORT  connect to HOST:PORT (a Service's name), within 30 s, and print the line it
+//	                   answers
 //
 // It prints one line per check and exits 1 on the first failure, naming it.
 package main
@@ -33,7 +37,7 @@ const (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: probe api|address|dns|xfs=PATH|privileged|sleep ...")
+		fail("usage: probe api|address|dns|xfs=PATH|privileged|sleep|serve=PORT|connect=HOST:PORT ...")
 	}
 	for _, check := range os.Args[1:] {
 		var err error
@@ -51,6 +55,14 @@ func main() {
 		default:
 			if path, ok := strings.CutPrefix(check, "xfs="); ok {
 				err = xfs(path)
+				break
+			}
+			if port, ok := strings.CutPrefix(check, "serve="); ok {
+				err = serve(port)
+				break
+			}
+			if target, ok := strings.CutPrefix(check, "connect="); ok {
+				err = connect(target)
 				break
 			}
 			err = fmt.Errorf("unknown check %q", check)
@@ -194,4 +206,42 @@ func sleep() {
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
 	<-signals
 	os.Exit(0)
+}
+
+func serve(port string) error {
+	listener, err := net.Listen("tcp", ":"+port)
+	if err != nil {
+		return err
+	}
+	name, _ := os.Hostname()
+	fmt.Println("serve: listening on port " + port)
+	for {
+		conn, err := listener.Accept()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(conn, "hello from %s\n", name)
+		conn.Close()
+	}
+}
+
+// connect retries for 30 s: kube-proxy programs a new Service's endpoints a moment after its pod is Ready.
+func connect(target string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	conn, err := net.DialTimeout("tcp", target, 10*time.Second)
+	for err != nil && time.Now().Before(deadline) {
+		time.Sleep(time.Second)
+		conn, err = net.DialTimeout("tcp", target, 10*time.Second)
+	}
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := io.ReadAll(conn)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("connect: %s answered %q\n", target, strings.TrimSpace(string(line)))
+	return nil
 }
