@@ -61,10 +61,18 @@ bv_release_up() {
     bv_kubectl label namespace "$bv_ns" pod-security.kubernetes.io/enforce=privileged >/dev/null
 }
 
-# helm install, waiting for the operator to be Ready; extra arguments go to helm.
+# helm install with $bv_run/values.yaml, waiting for the operator to be Ready; extra arguments go to helm.
 bv_helm_install() {
-    bv_helm install "$bv_release" "$bv_root/helm/blockvault" --namespace "$bv_ns" \
-        --set operator.image.pullPolicy=Never --wait --timeout 5m "$@"
+    cat >"$bv_run/values.yaml" <<VALUES
+operator:
+  # The images were imported into the nodes; there is no registry to pull from.
+  image: {pullPolicy: Never}
+  extraEnv:
+    # The schedule is looked at every 2 s instead of every 30 s, so a minute's tick is not missed.
+    - {name: BLOCKVAULT_OPERATOR_SCHEDULE_CHECK_INTERVAL, value: 2s}
+VALUES
+    bv_helm install "$bv_release" "$bv_root/helm/blockvault" --namespace "$bv_ns" -f "$bv_run/values.yaml" \
+        --wait --timeout 5m "$@"
 }
 
 # What a failure leaves to read: pods, events and the logs of every container that is not fine.
