@@ -19,10 +19,8 @@ bv_repository=${BV_REPOSITORY:-main}
 bv_agent_host_dirs=(/lib/modules /usr/src /var/lib/dkms /var/lib/blockvault)
 
 bv_log() { printf '%s\n' "$*" >&2; }
-bv_die() {
-    bv_log "local-release: $*"
-    exit 1
-}
+# shellcheck source=loop-devices.sh
+. "$bv_root/tools/lib/loop-devices.sh"
 
 bv_kubectl() { "$bv_root/tools/local-node" kubectl "$@"; }
 
@@ -39,11 +37,6 @@ bv_await() {
         [ "$SECONDS" -lt "$deadline" ] || { bv_log "$what did not happen within $timeout s"; return 1; }
         sleep 1
     done
-}
-
-# The images, built (cached by their inputs) and their archives' paths.
-bv_build_images() {
-    "$bv_root/images/build" all >&2
 }
 
 # The cluster, the images in it, the repository's volume and the release namespace.
@@ -93,16 +86,6 @@ bv_release_diagnose() {
     done
 }
 
-# A loop device backed by a file on disk (direct I/O), remembered for teardown.
-bv_loop_device() {
-    local name=$1 size=$2 dev
-    mkdir -p "$bv_run/devices"
-    truncate -s "$size" "$bv_run/devices/$name.img"
-    dev=$(losetup --find --show --direct-io=on "$bv_run/devices/$name.img")
-    echo "$dev" >>"$bv_run/devices/loops"
-    echo "$dev"
-}
-
 # Condition $2 of object $1 (kind/name) is True.
 bv_condition_true() {
     [ "$(bv_kubectl get "$1" -o jsonpath="{.status.conditions[?(@.type==\"$2\")].status}")" = True ]
@@ -131,15 +114,15 @@ bv_release_down() {
         bv_helm uninstall "$bv_release" --namespace "$bv_ns" --wait --timeout 2m >/dev/null 2>&1 || true
     fi
     "$bv_root/tools/local-node" down || true
-    local dev dir
-    if [ -f "$bv_run/devices/loops" ]; then
-        while read -r dev; do
-            umount "$dev" 2>/dev/null || true
-            losetup -d "$dev" 2>/dev/null || true
-        done <"$bv_run/devices/loops"
-    fi
+    bv_detach_loops "$bv_run/devices/loops"
+    # Only empty directories go: whatever else was put there since (a package, a restored file) stays.
+    local dir
     if [ -f "$bv_run/host-dirs-created" ]; then
-        while read -r dir; do rm -rf "$dir"; done <"$bv_run/host-dirs-created"
+        while read -r dir; do
+            [ -d "$dir" ] || continue
+            find "$dir" -depth -type d -empty -delete
+            [ ! -e "$dir" ] || bv_log "kept $dir: it holds files made during the run"
+        done <"$bv_run/host-dirs-created"
     fi
     rm -rf "$bv_run"
 }

@@ -15,6 +15,8 @@ bv_ns=blockvault-system
 bv_repository=${BV_REPOSITORY:-main}
 bv_operator_port=${BV_OPERATOR_PORT:-18080}
 bv_server_name=$bv_repository-repository.$bv_ns.svc
+# shellcheck source=loop-devices.sh
+. "$bv_root/tools/lib/loop-devices.sh"
 
 bv_log() { printf '%s\n' "$*" >&2; }
 bv_die() {
@@ -156,16 +158,6 @@ bv_start_agent() {
     bv_await 60 "agent $node watching" grep -q 'watching' "$bv_run/procs/agent-$node.log"
 }
 
-# A loop device backed by a file on disk (direct I/O), remembered for teardown.
-bv_loop_device() {
-    local name=$1 size=$2 dev
-    mkdir -p "$bv_run/devices"
-    truncate -s "$size" "$bv_run/devices/$name.img"
-    dev=$(losetup --find --show --direct-io=on "$bv_run/devices/$name.img")
-    echo "$dev" >>"$bv_run/devices/loops"
-    echo "$dev"
-}
-
 bv_backup_field() { bv_kubectl get backup "$1" -o jsonpath="{$2}"; }
 
 # Waits until a Backup (or Restore: $3) reaches a final phase; prints the phase.
@@ -192,11 +184,6 @@ bv_stop() {
     done
     bv_kill operator 20
     "$bv_root/tools/local-repository" stop || true
-    if [ -f "$bv_run/devices/loops" ]; then
-        while read -r dev; do
-            umount "$dev" 2>/dev/null || true
-            losetup -d "$dev" 2>/dev/null || true
-        done <"$bv_run/devices/loops"
-    fi
+    bv_detach_loops "$bv_run/devices/loops"
     "$bv_root/tools/local-cluster" stop || true
 }
