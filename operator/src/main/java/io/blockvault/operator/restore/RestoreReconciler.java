@@ -73,7 +73,8 @@ public class RestoreReconciler implements Reconciler<Restore> {
         Optional<Duration> recheck = Optional.empty();
 
         if (work.finished()) {
-            if (TIMEOUT_REASONS.contains(status.reason())) {
+            // A Restore the agent finished has no reason; Set.of(...).contains(null) throws.
+            if (status.reason() != null && TIMEOUT_REASONS.contains(status.reason())) {
                 // Failed by the operator's timeout: Degraded says why (also after a restart between the two applies).
                 conditions.set(Conditions.DEGRADED, true, status.reason(), status.message());
             } else if (Conditions.reason(previous, Conditions.DEGRADED) != null) {

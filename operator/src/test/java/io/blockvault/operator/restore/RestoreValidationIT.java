@@ -20,8 +20,11 @@ class RestoreValidationIT extends OperatorTestBase {
 
     private String degradedReason() {
         var status = admin.resources(Restore.class).withName("back").get().getStatus();
-        return status.conditions().stream().filter(c -> c.getType().equals("Degraded")).findFirst().orElseThrow()
-                .getReason();
+        if (status == null || status.conditions() == null) {
+            return null;
+        }
+        return status.conditions().stream().filter(c -> c.getType().equals("Degraded")).findFirst()
+                .map(c -> c.getReason()).orElse(null);
     }
 
     @Test
@@ -56,6 +59,41 @@ class RestoreValidationIT extends OperatorTestBase {
                 """);
         eventually().until(() -> "BackupNotSucceeded".equals(degradedReason()));
         AgentStatus.succeed(admin, backup, clock.instant());
+        eventually().until(() -> "Validated".equals(degradedReason()));
+    }
+
+    /** A Restore the agent finished (its status has no reason) before the operator first saw it. */
+    @Test
+    void aRestoreTheAgentFinishedIsValidatedToo() {
+        externalRepository("main");
+        Fixtures.node(admin, "w1", Map.of("blockvault-test", "true"));
+        Backup backup = Fixtures.create(admin, Backup.class, """
+                apiVersion: blockvault.io/v1alpha1
+                kind: Backup
+                metadata:
+                  name: last-night
+                spec:
+                  repository: main
+                  nodeName: w1
+                  device: /dev/sda
+                """);
+        AgentStatus.succeed(admin, backup, clock.instant());
+        Restore restore = Fixtures.create(admin, Restore.class, """
+                apiVersion: blockvault.io/v1alpha1
+                kind: Restore
+                metadata:
+                  name: back
+                spec:
+                  repository: main
+                  source:
+                    backup: last-night
+                  target:
+                    nodeName: w1
+                    device: /dev/sdb
+                """);
+        AgentStatus.apply(admin, restore, Map.of("phase", "Succeeded", "message", "written",
+                "startTime", clock.instant().minusSeconds(5).toString(), "completionTime", clock.instant().toString()));
+        startOperator();
         eventually().until(() -> "Validated".equals(degradedReason()));
     }
 }
