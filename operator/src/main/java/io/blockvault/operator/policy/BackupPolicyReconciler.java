@@ -28,6 +28,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
@@ -64,6 +65,10 @@ import org.jboss.logging.Logger;
 public class BackupPolicyReconciler implements Reconciler<BackupPolicy>, Cleaner<BackupPolicy> {
 
     public static final String NAME = "backuppolicy";
+    /** The API server refused the operator a request: its ServiceAccount lacks a rule. */
+    public static final String FORBIDDEN = "Forbidden";
+    /** A reconcile failed otherwise (the API server unreachable, a conflict that persisted). */
+    public static final String RECONCILE_FAILED = "ReconcileFailed";
     private static final Logger LOG = Logger.getLogger(BackupPolicyReconciler.class);
 
     private final OperatorSettings settings;
@@ -183,6 +188,39 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>, Cleaner
         patch.setMetadata(new ObjectMetaBuilder().withName(policy.getMetadata().getName()).build());
         patch.setStatus(status);
         return UpdateControl.patchStatus(patch).rescheduleAfter(recheck);
+    }
+
+    /**
+     * A reconcile that threw: Ready and Degraded say why, so a policy whose operator may not create its
+     * Backups says so in {@code kubectl describe}, not only in the operator's log. JOSDK retries; after
+     * its last retry the schedule is looked at again anyway, so a rule put back later is picked up.
+     */
+    @Override
+    public ErrorStatusUpdateControl<BackupPolicy> updateErrorStatus(BackupPolicy policy,
+            Context<BackupPolicy> context, Exception e) {
+        boolean forbidden = e instanceof KubernetesClientException k && k.getCode() == 403;
+        String reason = forbidden ? FORBIDDEN : RECONCILE_FAILED;
+        String message = forbidden
+                ? "the API server refused the operator: " + apiMessage((KubernetesClientException) e)
+                        + "; its ClusterRole lacks that rule (helm upgrade puts back the chart's rules)"
+                : "reconcile failed, retrying: " + e.getMessage();
+        BackupPolicyStatus old = policy.getStatus();
+        Conditions conditions = Conditions.after(old == null ? null : old.conditions(),
+                policy.getMetadata().getGeneration(), clock.instant())
+                .set(Conditions.READY, false, reason, message)
+                .set(Conditions.DEGRADED, true, reason, message);
+        BackupPolicy patch = new BackupPolicy();
+        patch.setMetadata(new ObjectMetaBuilder().withName(policy.getMetadata().getName()).build());
+        patch.setStatus(new BackupPolicyStatus(policy.getMetadata().getGeneration(),
+                old == null ? null : old.lastScheduleTime(), old == null ? null : old.nextScheduleTime(),
+                old == null ? null : old.nodes(), conditions.build()));
+        return ErrorStatusUpdateControl.patchStatus(patch).rescheduleAfter(settings.scheduleCheckInterval());
+    }
+
+    /** The API server's own words (which verb on which resource), without the request's URL. */
+    private static String apiMessage(KubernetesClientException e) {
+        return e.getStatus() != null && e.getStatus().getMessage() != null ? e.getStatus().getMessage()
+                : e.getMessage();
     }
 
     @Override

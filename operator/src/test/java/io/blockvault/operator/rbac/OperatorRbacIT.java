@@ -3,12 +3,21 @@ package io.blockvault.operator.rbac;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.blockvault.api.v1alpha1.Backup;
+import io.blockvault.api.v1alpha1.BackupPolicy;
+import io.blockvault.operator.Fixtures;
+import io.blockvault.operator.Labels;
 import io.blockvault.operator.OperatorIdentity;
 import io.blockvault.operator.OperatorTestBase;
+import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -52,5 +61,55 @@ class OperatorRbacIT extends OperatorTestBase {
         assertThatThrownBy(() -> operatorClient.configMaps().inNamespace(OperatorIdentity.NAMESPACE)
                 .resource(new ConfigMapBuilder().withNewMetadata().withName("x").endMetadata().build()).create())
                 .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403));
+    }
+
+    private Optional<Condition> degraded(String policy) {
+        var status = admin.resources(BackupPolicy.class).withName(policy).get().getStatus();
+        return status == null || status.conditions() == null ? Optional.empty()
+                : status.conditions().stream().filter(c -> c.getType().equals("Degraded")).findFirst();
+    }
+
+    /** Without {@code create} on backups a policy's tick fails, and the policy names the verb; the rule back, it runs. */
+    @Test
+    void aPolicyWhoseOperatorMayNotCreateBackupsNamesTheMissingVerb() {
+        ClusterRole role = admin.rbac().clusterRoles().withName(OperatorIdentity.SERVICE_ACCOUNT).get();
+        role.getRules().stream().filter(r -> r.getResources().contains("backups"))
+                .forEach(r -> r.setVerbs(r.getVerbs().stream().filter(v -> !v.equals("create")).toList()));
+        admin.rbac().clusterRoles().resource(role).update();
+        eventually().until(() -> !allowed("blockvault.io", "backups", "create"));
+
+        Fixtures.node(admin, "r1", Map.of("blockvault-test", "true"));
+        externalRepository("main");
+        Fixtures.create(admin, BackupPolicy.class, """
+                apiVersion: blockvault.io/v1alpha1
+                kind: BackupPolicy
+                metadata:
+                  name: hourly
+                spec:
+                  repository: main
+                  devices:
+                    - path: /dev/vdb
+                  schedule: "0 * * * *"
+                """);
+        startOperator();
+        eventually().until(() -> admin.resources(BackupPolicy.class).withName("hourly").get().getStatus() != null
+                && admin.resources(BackupPolicy.class).withName("hourly").get().getStatus().nextScheduleTime() != null);
+        Instant tick = Instant.parse(admin.resources(BackupPolicy.class).withName("hourly").get().getStatus()
+                .nextScheduleTime());
+        clock.set(tick.plusSeconds(5));
+
+        eventually().untilAsserted(() -> assertThat(degraded("hourly")).hasValueSatisfying(c -> {
+            assertThat(c.getReason()).isEqualTo("Forbidden");
+            assertThat(c.getMessage()).contains("cannot create resource \"backups\"")
+                    .contains("system:serviceaccount:" + OperatorIdentity.NAMESPACE + ":"
+                            + OperatorIdentity.SERVICE_ACCOUNT);
+        }));
+        assertThat(admin.resources(Backup.class).withLabel(Labels.POLICY, "hourly").list().getItems()).isEmpty();
+
+        OperatorIdentity.install(admin); // the shipped rules again, as helm upgrade does
+        eventually().atMost(java.time.Duration.ofSeconds(90)).until(
+                () -> admin.resources(Backup.class).withLabel(Labels.POLICY, "hourly").list().getItems().size() == 1);
+        eventually().untilAsserted(() -> assertThat(degraded("hourly")).hasValueSatisfying(
+                c -> assertThat(c.getReason()).isNotEqualTo("Forbidden")));
     }
 }
