@@ -62,10 +62,11 @@ public final class BackupController extends JobController<Backup> {
 
     /**
      * How often a backup whose repository went away mid-way is run again within the same Backup, and
-     * the first wait (doubled before each further attempt: 2, 4, 8 s by default).
+     * the first wait (doubled before each further attempt: 2, 4, ... 64 s by default, about two minutes
+     * in all, which covers a repository pod restarted by its StatefulSet and passing its readiness probe).
      */
     public record Retries(int retries, Duration firstBackoff) {
-        public static final Retries DEFAULT = new Retries(3, Duration.ofSeconds(2));
+        public static final Retries DEFAULT = new Retries(6, Duration.ofSeconds(2));
 
         public Retries {
             if (retries < 0) {

@@ -57,10 +57,11 @@ public final class RunCommand implements Callable<Integer> {
                     + "same path, so the restored file stays on the node (default: ${DEFAULT-VALUE})")
     Path restoreFileDir;
 
-    @Option(names = "--repository-retries", paramLabel = "N", defaultValue = "3",
+    @Option(names = "--repository-retries", paramLabel = "N", defaultValue = "6",
             description = "times a backup is run again, within the same Backup, after the repository went away "
-                    + "(connection refused, reset or closed, a timeout); waits 2 s, 4 s, 8 s, ... before them "
-                    + "(default: ${DEFAULT-VALUE}; 0: fail at once)")
+                    + "(connection refused, reset or closed, a timeout); waits 2 s, 4 s, 8 s, ... before them, "
+                    + "about two minutes in all by default: a repository pod its StatefulSet restarts is back "
+                    + "and Ready in that time (default: ${DEFAULT-VALUE}; 0: fail at once)")
     int repositoryRetries;
 
     @Option(names = "--concurrency", paramLabel = "N", defaultValue = "1",
