@@ -97,14 +97,14 @@ bv_agent_pod() {
         --field-selector "spec.nodeName=$1" -o jsonpath='{.items[0].metadata.name}'
 }
 
-# The agent's command line inside its pod on node $1, with the repository options the DaemonSet
-# gives the agent for repository $bv_repository: e.g. bv_agent_exec node-a list --json.
+# The agent's command line inside its pod on node $1 (that node's token), with the repository
+# options the DaemonSet gives it for repository $bv_repository: bv_agent_exec node-a list --node node-a.
 bv_agent_exec() {
     local node=$1 dir=/etc/blockvault/repositories/$bv_repository pod
     shift
     pod=$(bv_agent_pod "$node") || return 1
     bv_kubectl -n "$bv_ns" exec "$pod" -c agent -- java -XX:MaxRAMPercentage=25 -jar /opt/blockvault/agent.jar \
-        "$@" --node "$node" --repository "$bv_repository-repository.$bv_ns.svc:6162" \
+        "$@" --repository "$bv_repository-repository.$bv_ns.svc:6162" \
         --ca-file "$dir/ca/ca.crt" --key-dir "$dir/keys" --token-file /var/run/secrets/blockvault/repository/token
 }
 

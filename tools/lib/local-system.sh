@@ -4,7 +4,8 @@
 # guard as local processes (same users and capabilities, the TLS Secret the operator issued), and
 # one node agent per Node object, each with its own repository token.
 #
-# Sourced by tools/run-local (the main job), tests/e2e/run (the end-to-end tests) and bench/e2e.
+# Sourced by bench/e2e only; the main job and the end-to-end tests run the parts as pods
+# (tools/lib/local-release.sh).
 # Everything lives under $BLOCKVAULT_RUN_DIR; bv_stop removes it all, loop devices included.
 
 bv_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
