@@ -54,7 +54,8 @@ bv_release_up() {
     bv_kubectl label namespace "$bv_ns" pod-security.kubernetes.io/enforce=privileged >/dev/null
 }
 
-# helm install with $bv_run/values.yaml, waiting for the operator to be Ready; extra arguments go to helm.
+# helm install of chart $bv_chart (default: this tree's) with $bv_run/values.yaml, waiting for the
+# operator to be Ready; extra arguments go to helm.
 bv_helm_install() {
     cat >"$bv_run/values.yaml" <<VALUES
 operator:
@@ -64,7 +65,7 @@ operator:
     # The schedule is looked at every 2 s instead of every 30 s, so a minute's tick is not missed.
     - {name: BLOCKVAULT_OPERATOR_SCHEDULE_CHECK_INTERVAL, value: 2s}
 VALUES
-    bv_helm install "$bv_release" "$bv_root/helm/blockvault" --namespace "$bv_ns" -f "$bv_run/values.yaml" \
+    bv_helm install "$bv_release" "${bv_chart:-$bv_root/helm/blockvault}" --namespace "$bv_ns" -f "$bv_run/values.yaml" \
         --wait --timeout 5m "$@"
 }
 
