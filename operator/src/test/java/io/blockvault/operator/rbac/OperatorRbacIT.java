@@ -15,6 +15,7 @@ import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
@@ -92,11 +93,11 @@ class OperatorRbacIT extends OperatorTestBase {
                   schedule: "0 * * * *"
                 """);
         startOperator();
-        eventually().until(() -> admin.resources(BackupPolicy.class).withName("hourly").get().getStatus() != null
-                && admin.resources(BackupPolicy.class).withName("hourly").get().getStatus().nextScheduleTime() != null);
-        Instant tick = Instant.parse(admin.resources(BackupPolicy.class).withName("hourly").get().getStatus()
-                .nextScheduleTime());
-        clock.set(tick.plusSeconds(5));
+        String next = eventually().until(() -> {
+            var status = admin.resources(BackupPolicy.class).withName("hourly").get().getStatus();
+            return status == null ? null : status.nextScheduleTime();
+        }, java.util.Objects::nonNull);
+        clock.set(Instant.parse(next).plusSeconds(5));
 
         eventually().untilAsserted(() -> assertThat(degraded("hourly")).hasValueSatisfying(c -> {
             assertThat(c.getReason()).isEqualTo("Forbidden");
@@ -107,7 +108,7 @@ class OperatorRbacIT extends OperatorTestBase {
         assertThat(admin.resources(Backup.class).withLabel(Labels.POLICY, "hourly").list().getItems()).isEmpty();
 
         OperatorIdentity.install(admin); // the shipped rules again, as helm upgrade does
-        eventually().atMost(java.time.Duration.ofSeconds(90)).until(
+        eventually().atMost(Duration.ofSeconds(90)).until(
                 () -> admin.resources(Backup.class).withLabel(Labels.POLICY, "hourly").list().getItems().size() == 1);
         eventually().untilAsserted(() -> assertThat(degraded("hourly")).hasValueSatisfying(
                 c -> assertThat(c.getReason()).isNotEqualTo("Forbidden")));

@@ -14,6 +14,30 @@ import org.junit.jupiter.api.Test;
 /** A Restore's conditions say what is missing, and turn when it appears. */
 class RestoreValidationIT extends OperatorTestBase {
 
+    private static final String RESTORE = """
+            apiVersion: blockvault.io/v1alpha1
+            kind: Restore
+            metadata:
+              name: back
+            spec:
+              repository: main
+              source:
+                backup: last-night
+              target:
+                nodeName: w1
+                device: /dev/sdb
+            """;
+    private static final String BACKUP = """
+            apiVersion: blockvault.io/v1alpha1
+            kind: Backup
+            metadata:
+              name: last-night
+            spec:
+              repository: main
+              nodeName: w1
+              device: /dev/sda
+            """;
+
     RestoreValidationIT(KubernetesClient admin) {
         super(admin);
     }
@@ -31,32 +55,11 @@ class RestoreValidationIT extends OperatorTestBase {
     void restoreIsValidatedStepByStep() {
         externalRepository("main");
         Fixtures.node(admin, "w1", Map.of("blockvault-test", "true"));
-        Fixtures.create(admin, Restore.class, """
-                apiVersion: blockvault.io/v1alpha1
-                kind: Restore
-                metadata:
-                  name: back
-                spec:
-                  repository: main
-                  source:
-                    backup: last-night
-                  target:
-                    nodeName: w1
-                    device: /dev/sdb
-                """);
+        Fixtures.create(admin, Restore.class, RESTORE);
         startOperator();
         eventually().until(() -> "BackupNotFound".equals(degradedReason()));
 
-        Backup backup = Fixtures.create(admin, Backup.class, """
-                apiVersion: blockvault.io/v1alpha1
-                kind: Backup
-                metadata:
-                  name: last-night
-                spec:
-                  repository: main
-                  nodeName: w1
-                  device: /dev/sda
-                """);
+        Backup backup = Fixtures.create(admin, Backup.class, BACKUP);
         eventually().until(() -> "BackupNotSucceeded".equals(degradedReason()));
         AgentStatus.succeed(admin, backup, clock.instant());
         eventually().until(() -> "Validated".equals(degradedReason()));
@@ -67,30 +70,9 @@ class RestoreValidationIT extends OperatorTestBase {
     void aRestoreTheAgentFinishedIsValidatedToo() {
         externalRepository("main");
         Fixtures.node(admin, "w1", Map.of("blockvault-test", "true"));
-        Backup backup = Fixtures.create(admin, Backup.class, """
-                apiVersion: blockvault.io/v1alpha1
-                kind: Backup
-                metadata:
-                  name: last-night
-                spec:
-                  repository: main
-                  nodeName: w1
-                  device: /dev/sda
-                """);
+        Backup backup = Fixtures.create(admin, Backup.class, BACKUP);
         AgentStatus.succeed(admin, backup, clock.instant());
-        Restore restore = Fixtures.create(admin, Restore.class, """
-                apiVersion: blockvault.io/v1alpha1
-                kind: Restore
-                metadata:
-                  name: back
-                spec:
-                  repository: main
-                  source:
-                    backup: last-night
-                  target:
-                    nodeName: w1
-                    device: /dev/sdb
-                """);
+        Restore restore = Fixtures.create(admin, Restore.class, RESTORE);
         AgentStatus.apply(admin, restore, Map.of("phase", "Succeeded", "message", "written",
                 "startTime", clock.instant().minusSeconds(5).toString(), "completionTime", clock.instant().toString()));
         startOperator();
