@@ -112,7 +112,8 @@ bv_agent_exec() {
 # Everything down and gone: the release, the cluster, loop devices, host directories it created.
 bv_release_down() {
     if "$bv_root/tools/local-node" status 2>/dev/null; then
-        bv_helm uninstall "$bv_release" --namespace "$bv_ns" --wait --timeout 2m >/dev/null 2>&1 || true
+        # No pre-delete hook: the whole cluster goes next, workloads included.
+        bv_helm uninstall "$bv_release" --namespace "$bv_ns" --no-hooks --wait --timeout 2m >/dev/null 2>&1 || true
     fi
     "$bv_root/tools/local-node" down || true
     bv_detach_loops "$bv_run/devices/loops"

@@ -10,13 +10,17 @@ import io.blockvault.testing.ProjectPaths;
 import io.blockvault.testing.KubeApiServer.CommandResult;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.awaitility.Awaitility;
@@ -134,7 +138,10 @@ class HelmLifecycleIT {
 
         operatorWithTheChartsRbacReconcilesTheExamplePolicy(client);
 
-        CommandResult uninstall = helm.run("uninstall", RELEASE, "--namespace", NAMESPACE, "--wait");
+        uninstallHookRemovesTheWorkloadsAndKeepsTheData(client);
+
+        // The hook ran above as its Job would (no kubelet here to run the Job; e2e/pods runs it on a node).
+        CommandResult uninstall = helm.run("uninstall", RELEASE, "--namespace", NAMESPACE, "--wait", "--no-hooks");
         assertThat(uninstall.exitCode()).as(uninstall.output()).isZero();
         assertThat(client.apps().deployments().inNamespace(NAMESPACE).withName("bv-operator").get()).isNull();
         assertThat(client.serviceAccounts().inNamespace(NAMESPACE).withName("bv-operator").get()).isNull();
@@ -159,12 +166,7 @@ class HelmLifecycleIT {
      */
     private static void operatorWithTheChartsRbacReconcilesTheExamplePolicy(KubernetesClient client)
             throws IOException, InterruptedException {
-        Path jar;
-        try (Stream<Path> files = Files.list(ProjectPaths.root().resolve("operator/target"))) {
-            jar = files.filter(f -> f.getFileName().toString().endsWith("-runner.jar")).findFirst().orElseThrow(
-                    () -> new IllegalStateException("no operator runner jar: build it first (./mvnw -pl operator "
-                            + "package)"));
-        }
+        Path jar = operatorRunnerJar();
         int port;
         try (ServerSocket socket = new ServerSocket(0)) {
             port = socket.getLocalPort();
@@ -203,6 +205,54 @@ class HelmLifecycleIT {
             if (!operator.waitFor(30, TimeUnit.SECONDS)) {
                 operator.destroyForcibly();
             }
+        }
+    }
+
+    /**
+     * The chart's pre-delete hook, run as its Job runs it: the runner jar with the Job's arguments, as
+     * the operator's ServiceAccount. The operator is scaled to 0 and the repository StatefulSet it made
+     * is gone; the repository object, its encryption key and the Backups stay.
+     */
+    private static void uninstallHookRemovesTheWorkloadsAndKeepsTheData(KubernetesClient client)
+            throws IOException, InterruptedException {
+        Job job = hookJob(client);
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-jar", operatorRunnerJar().toString()));
+        command.addAll(job.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs());
+        CommandResult hook = CommandResult.run(command, Map.of("KUBECONFIG", api.kubeconfig().toString(),
+                "KUBERNETES_IMPERSONATE_USERNAME", "system:serviceaccount:" + NAMESPACE + ":" + RELEASE + "-operator",
+                "KUBERNETES_NAMESPACE", NAMESPACE), Duration.ofSeconds(90));
+        assertThat(hook.exitCode()).as(hook.output()).isZero();
+        String output = hook.output();
+        assertThat(output).contains("scaled Deployment " + NAMESPACE + "/bv-operator to 0 replicas")
+                .contains("deleted StatefulSet " + NAMESPACE + "/main-repository").contains("kept:");
+        assertThat(client.apps().deployments().inNamespace(NAMESPACE).withName("bv-operator").get().getSpec()
+                .getReplicas()).isZero();
+        assertThat(client.apps().statefulSets().inNamespace(NAMESPACE).withName("main-repository").get()).isNull();
+        assertThat(client.secrets().inNamespace(NAMESPACE).withName("main-repository-encryption-key").get())
+                .isNotNull();
+        assertThat(client.resources(BackupRepository.class).withName("main").get()).isNotNull();
+    }
+
+    /** The pre-delete hook Job of the release as installed. */
+    private static Job hookJob(KubernetesClient client) throws IOException, InterruptedException {
+        CommandResult hooks = helm.run("get", "hooks", RELEASE, "--namespace", NAMESPACE);
+        assertThat(hooks.exitCode()).as(hooks.output()).isZero();
+        for (String doc : hooks.output().split("(?m)^---\\s*$")) {
+            if (doc.contains("kind: Job")) {
+                Job job = client.getKubernetesSerialization().unmarshal(doc, Job.class);
+                assertThat(job.getMetadata().getAnnotations()).containsEntry("helm.sh/hook", "pre-delete");
+                return job;
+            }
+        }
+        throw new AssertionError("the release has no pre-delete Job; helm get hooks says: " + hooks.output());
+    }
+
+    private static Path operatorRunnerJar() throws IOException {
+        try (Stream<Path> files = Files.list(ProjectPaths.root().resolve("operator/target"))) {
+            return files.filter(f -> f.getFileName().toString().endsWith("-runner.jar")).findFirst().orElseThrow(
+                    () -> new IllegalStateException("no operator runner jar: build it first (./mvnw -pl operator "
+                            + "package)"));
         }
     }
 

@@ -1,5 +1,7 @@
 package io.blockvault.operator;
 
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.javaoperatorsdk.operator.Operator;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.QuarkusApplication;
@@ -10,7 +12,8 @@ import java.util.Arrays;
 
 /**
  * Starts the operator. {@code --help} and {@code --version} answer without starting Quarkus, so
- * they work on a machine with no cluster.
+ * they work on a machine with no cluster; {@code --remove-workloads} (the chart's uninstall hook)
+ * runs without it too.
  */
 @QuarkusMain
 public class OperatorMain implements QuarkusApplication {
@@ -35,8 +38,14 @@ public class OperatorMain implements QuarkusApplication {
             System.out.println("blockvault-operator " + version());
             return;
         }
+        if (args.length > 0 && args[0].equals("--remove-workloads")) {
+            try (KubernetesClient client = new KubernetesClientBuilder().build()) {
+                System.exit(WorkloadRemoval.main(Arrays.asList(args), client, System.out, System.err));
+            }
+        }
         if (args.length > 0) {
-            System.err.println("unknown argument " + args[0] + "; the operator takes no arguments (see --help)");
+            System.err.println("unknown argument " + args[0] + "; the operator takes no arguments but "
+                    + "--remove-workloads (see --help)");
             System.exit(2);
         }
         Quarkus.run(OperatorMain.class, args);
@@ -54,9 +63,15 @@ public class OperatorMain implements QuarkusApplication {
     static void usage(PrintStream out) {
         out.println("""
                 Usage: blockvault-operator [--help] [--version]
+                       blockvault-operator --remove-workloads --operator-deployment NAME
 
                 The blockvault operator: reconciles BackupRepository, BackupPolicy, Backup and Restore
                 objects (group blockvault.io) in the cluster its kubeconfig or service account reaches.
+
+                --remove-workloads (what helm uninstall runs first) scales the operator's Deployment
+                NAME to 0, deletes the agent DaemonSet and repository StatefulSets it made in its
+                namespace and waits for their pods to end. Custom resources, Secrets, volumes and
+                backups stay.
 
                 It is configured through Quarkus configuration keys, each also an environment variable:
                   blockvault.operator.*          operator settings (QUARKUS style: BLOCKVAULT_OPERATOR_...)

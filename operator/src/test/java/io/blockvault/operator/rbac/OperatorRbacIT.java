@@ -53,6 +53,12 @@ class OperatorRbacIT extends OperatorTestBase {
         assertThat(allowed("", "secrets", "list", "kube-system")).isFalse();
         assertThat(allowed("", "secrets", "get", "default")).isFalse();
         assertThat(allowed("apps", "daemonsets", "create", "default")).isFalse();
+        // The uninstall hook: its own Deployment scaled to 0, pods listed while they end; nothing more.
+        assertThat(allowed("apps", "deployments", "patch")).isTrue();
+        assertThat(allowed("apps", "deployments", "patch", "default")).isFalse();
+        assertThat(allowed("apps", "deployments", "create")).isFalse();
+        assertThat(allowed("", "pods", "list")).isTrue();
+        assertThat(allowed("", "pods", "delete")).isFalse();
         // Not granted: the operator never runs pods itself, never edits nodes, never touches CRDs or RBAC.
         assertThat(allowed("", "pods", "create")).isFalse();
         assertThat(allowed("", "nodes", "patch")).isFalse();
