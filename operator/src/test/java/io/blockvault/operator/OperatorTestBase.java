@@ -90,6 +90,21 @@ public abstract class OperatorTestBase {
                 """.formatted(name));
     }
 
+    /** A managed repository of the default StorageClass. */
+    protected BackupRepository managedRepository(String name) {
+        return Fixtures.create(admin, BackupRepository.class, """
+                apiVersion: blockvault.io/v1alpha1
+                kind: BackupRepository
+                metadata:
+                  name: %s
+                spec:
+                  mode: Managed
+                  immutabilityDays: 14
+                  managed:
+                    storageSize: 10Gi
+                """.formatted(name));
+    }
+
     protected static ConditionFactory eventually() {
         return await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).ignoreExceptions();
     }

@@ -16,6 +16,7 @@ import io.blockvault.operator.schedule.CronSchedule;
 import io.blockvault.operator.schedule.InvalidScheduleException;
 import io.blockvault.operator.schedule.ScheduleDecision;
 import io.blockvault.operator.status.Conditions;
+import io.blockvault.operator.status.ReconcileFailure;
 import io.blockvault.operator.status.EventRecorder;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Node;
@@ -65,10 +66,6 @@ import org.jboss.logging.Logger;
 public class BackupPolicyReconciler implements Reconciler<BackupPolicy>, Cleaner<BackupPolicy> {
 
     public static final String NAME = "backuppolicy";
-    /** The API server refused the operator a request: its ServiceAccount lacks a rule. */
-    public static final String FORBIDDEN = "Forbidden";
-    /** A reconcile failed otherwise (the API server unreachable, a conflict that persisted). */
-    public static final String RECONCILE_FAILED = "ReconcileFailed";
     private static final Logger LOG = Logger.getLogger(BackupPolicyReconciler.class);
 
     private final OperatorSettings settings;
@@ -198,29 +195,16 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>, Cleaner
     @Override
     public ErrorStatusUpdateControl<BackupPolicy> updateErrorStatus(BackupPolicy policy,
             Context<BackupPolicy> context, Exception e) {
-        boolean forbidden = e instanceof KubernetesClientException k && k.getCode() == 403;
-        String reason = forbidden ? FORBIDDEN : RECONCILE_FAILED;
-        String message = forbidden
-                ? "the API server refused the operator: " + apiMessage((KubernetesClientException) e)
-                        + "; its ClusterRole lacks that rule (helm upgrade puts back the chart's rules)"
-                : "reconcile failed, retrying: " + e.getMessage();
+        ReconcileFailure failure = ReconcileFailure.of(e);
         BackupPolicyStatus old = policy.getStatus();
-        Conditions conditions = Conditions.after(old == null ? null : old.conditions(),
-                policy.getMetadata().getGeneration(), clock.instant())
-                .set(Conditions.READY, false, reason, message)
-                .set(Conditions.DEGRADED, true, reason, message);
+        Conditions conditions = failure.applyTo(Conditions.after(old == null ? null : old.conditions(),
+                policy.getMetadata().getGeneration(), clock.instant()));
         BackupPolicy patch = new BackupPolicy();
         patch.setMetadata(new ObjectMetaBuilder().withName(policy.getMetadata().getName()).build());
         patch.setStatus(new BackupPolicyStatus(policy.getMetadata().getGeneration(),
                 old == null ? null : old.lastScheduleTime(), old == null ? null : old.nextScheduleTime(),
                 old == null ? null : old.nodes(), conditions.build()));
         return ErrorStatusUpdateControl.patchStatus(patch).rescheduleAfter(settings.scheduleCheckInterval());
-    }
-
-    /** The API server's own words (which verb on which resource), without the request's URL. */
-    private static String apiMessage(KubernetesClientException e) {
-        return e.getStatus() != null && e.getStatus().getMessage() != null ? e.getStatus().getMessage()
-                : e.getMessage();
     }
 
     @Override

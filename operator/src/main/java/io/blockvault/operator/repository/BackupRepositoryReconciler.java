@@ -9,6 +9,7 @@ import io.blockvault.operator.connection.RepositoryConnector;
 import io.blockvault.operator.connection.RepositoryUnavailableException;
 import io.blockvault.operator.metrics.RepositoryMetrics;
 import io.blockvault.operator.status.Conditions;
+import io.blockvault.operator.status.ReconcileFailure;
 import io.blockvault.operator.status.EventRecorder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
@@ -16,6 +17,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.Workflow;
@@ -137,6 +139,30 @@ public class BackupRepositoryReconciler implements Reconciler<BackupRepository>,
         patch.setMetadata(new ObjectMetaBuilder().withName(repository.getMetadata().getName()).build());
         patch.setStatus(status);
         return UpdateControl.patchStatus(patch).rescheduleAfter(recheck);
+    }
+
+    /**
+     * A reconcile that threw (a dependent refused by the API server, say) says why on the repository,
+     * keeping its last figures, and is looked at again after the check interval once JOSDK's retries
+     * are spent.
+     */
+    @Override
+    public ErrorStatusUpdateControl<BackupRepository> updateErrorStatus(BackupRepository repository,
+            Context<BackupRepository> context, Exception e) {
+        ReconcileFailure failure = ReconcileFailure.of(e);
+        BackupRepositoryStatus old = repository.getStatus();
+        Conditions conditions = failure.applyTo(Conditions.after(old == null ? null : old.conditions(),
+                repository.getMetadata().getGeneration(), clock.instant()))
+                .set(Conditions.PROGRESSING, false, failure.reason(), failure.message());
+        BackupRepository patch = new BackupRepository();
+        patch.setMetadata(new ObjectMetaBuilder().withName(repository.getMetadata().getName()).build());
+        patch.setStatus(old == null
+                ? new BackupRepositoryStatus(repository.getMetadata().getGeneration(), null, null, null, null, null,
+                        null, conditions.build())
+                : new BackupRepositoryStatus(repository.getMetadata().getGeneration(), old.endpoint(),
+                        old.immutabilityDays(), old.capacityBytes(), old.usedBytes(), old.dedupRatio(),
+                        old.restorePoints(), conditions.build()));
+        return ErrorStatusUpdateControl.patchStatus(patch).rescheduleAfter(connector.access().checkInterval());
     }
 
     @Override

@@ -5,13 +5,16 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.blockvault.api.v1alpha1.Backup;
 import io.blockvault.api.v1alpha1.BackupPolicy;
+import io.blockvault.api.v1alpha1.BackupRepository;
 import io.blockvault.operator.Fixtures;
 import io.blockvault.operator.Labels;
 import io.blockvault.operator.OperatorIdentity;
 import io.blockvault.operator.OperatorTestBase;
+import io.blockvault.operator.status.ReconcileFailure;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -106,7 +109,7 @@ class OperatorRbacIT extends OperatorTestBase {
         clock.set(Instant.parse(next).plusSeconds(5));
 
         eventually().untilAsserted(() -> assertThat(degraded("hourly")).hasValueSatisfying(c -> {
-            assertThat(c.getReason()).isEqualTo("Forbidden");
+            assertThat(c.getReason()).isEqualTo(ReconcileFailure.FORBIDDEN);
             assertThat(c.getMessage()).contains("cannot create resource \"backups\"")
                     .contains("system:serviceaccount:" + OperatorIdentity.NAMESPACE + ":"
                             + OperatorIdentity.SERVICE_ACCOUNT);
@@ -117,6 +120,43 @@ class OperatorRbacIT extends OperatorTestBase {
         eventually().atMost(Duration.ofSeconds(90)).until(
                 () -> admin.resources(Backup.class).withLabel(Labels.POLICY, "hourly").list().getItems().size() == 1);
         eventually().untilAsserted(() -> assertThat(degraded("hourly")).hasValueSatisfying(
-                c -> assertThat(c.getReason()).isNotEqualTo("Forbidden")));
+                c -> assertThat(c.getReason()).isNotEqualTo(ReconcileFailure.FORBIDDEN)));
+    }
+
+    /** Without {@code create} on secrets a managed repository cannot get its CA; it says so, and recovers. */
+    @Test
+    void aRepositoryWhoseOperatorMayNotCreateSecretsNamesTheMissingVerb() {
+        Role role = admin.rbac().roles().inNamespace(OperatorIdentity.NAMESPACE)
+                .withName(OperatorIdentity.SERVICE_ACCOUNT).get();
+        role.getRules().stream().filter(r -> r.getResources().contains("secrets"))
+                .forEach(r -> r.setVerbs(r.getVerbs().stream().filter(v -> !v.equals("create")).toList()));
+        admin.rbac().roles().resource(role).update();
+        eventually().until(() -> !allowed("", "secrets", "create"));
+
+        managedRepository("vault");
+        startOperator();
+        eventually().untilAsserted(() -> assertThat(repositoryCondition("vault", "Degraded")).hasValueSatisfying(c -> {
+            assertThat(c.getStatus()).isEqualTo("True");
+            assertThat(c.getReason()).isEqualTo(ReconcileFailure.FORBIDDEN);
+            assertThat(c.getMessage()).contains("cannot create resource \"secrets\"")
+                    .contains("system:serviceaccount:" + OperatorIdentity.NAMESPACE + ":"
+                            + OperatorIdentity.SERVICE_ACCOUNT);
+        }));
+        assertThat(repositoryCondition("vault", "Ready")).hasValueSatisfying(c -> assertThat(c.getStatus())
+                .isEqualTo("False"));
+
+        OperatorIdentity.install(admin); // the shipped rules again, as helm upgrade does
+        eventually().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
+            assertThat(admin.apps().statefulSets().inNamespace(OperatorIdentity.NAMESPACE)
+                    .withName("vault-repository").get()).isNotNull();
+            assertThat(repositoryCondition("vault", "Degraded")).hasValueSatisfying(
+                    c -> assertThat(c.getReason()).isNotEqualTo(ReconcileFailure.FORBIDDEN));
+        });
+    }
+
+    private Optional<Condition> repositoryCondition(String repository, String type) {
+        var status = admin.resources(BackupRepository.class).withName(repository).get().getStatus();
+        return status == null || status.conditions() == null ? Optional.empty()
+                : status.conditions().stream().filter(c -> c.getType().equals(type)).findFirst();
     }
 }
