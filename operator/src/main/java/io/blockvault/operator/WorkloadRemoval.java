@@ -1,7 +1,6 @@
 package io.blockvault.operator;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -12,6 +11,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * What {@code helm uninstall} runs before it deletes the release (the chart's pre-delete hook):
@@ -66,19 +68,18 @@ public final class WorkloadRemoval {
         awaitNoPods(deployment.getSpec().getSelector().getMatchLabels(), "the operator's pods");
     }
 
+    /** Watches the pods of {@code selector} until none is left; throws after the timeout. */
     private void awaitNoPods(Map<String, String> selector, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            List<Pod> pods = client.pods().inNamespace(namespace).withLabels(selector).list().getItems();
-            if (pods.isEmpty()) {
-                out.println(what + ": none left");
-                return;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException(what + " still run after " + timeout.toSeconds() + " s: "
-                        + pods.stream().map(p -> p.getMetadata().getName()).toList());
-            }
-            Thread.sleep(1000);
+        try {
+            client.pods().inNamespace(namespace).withLabels(selector).informOnCondition(List::isEmpty)
+                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            out.println(what + ": none left");
+        } catch (TimeoutException e) {
+            throw new IllegalStateException(what + " still run after " + timeout.toSeconds() + " s: "
+                    + client.pods().inNamespace(namespace).withLabels(selector).list().getItems().stream()
+                            .map(p -> p.getMetadata().getName()).toList());
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("watching " + what + " failed: " + e.getCause().getMessage(), e);
         }
     }
 

@@ -61,6 +61,7 @@ class OperatorRbacIT extends OperatorTestBase {
         assertThat(allowed("apps", "deployments", "patch", "default")).isFalse();
         assertThat(allowed("apps", "deployments", "create")).isFalse();
         assertThat(allowed("", "pods", "list")).isTrue();
+        assertThat(allowed("", "pods", "watch")).isTrue();
         assertThat(allowed("", "pods", "delete")).isFalse();
         // Not granted: the operator never runs pods itself, never edits nodes, never touches CRDs or RBAC.
         assertThat(allowed("", "pods", "create")).isFalse();
