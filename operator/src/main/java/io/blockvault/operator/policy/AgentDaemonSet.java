@@ -32,7 +32,6 @@ import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.DaemonSetBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -103,13 +102,14 @@ public final class AgentDaemonSet {
     }
 
     /**
-     * Brings the DaemonSet in line with {@code policies} (all that exist; invalid and deleted ones are
-     * skipped here): applied by server-side apply, deleted when no valid policy is left. Serialised,
-     * and each call reads the repositories afresh, so concurrent reconciles of two policies converge
-     * on the same object.
+     * Brings the DaemonSet in line with every policy that exists (invalid and deleted ones are skipped):
+     * applied by server-side apply, deleted when no valid policy is left. Serialised, and each call
+     * reads the policies and repositories from the API server, not an informer cache: two policies
+     * deleted back to back must each see the other's deletion, or the last cleanup keeps the
+     * DaemonSet for a policy that is already going.
      */
-    public static synchronized void reconcile(KubernetesClient client, Collection<BackupPolicy> policies,
-            OperatorSettings settings) {
+    public static synchronized void reconcile(KubernetesClient client, OperatorSettings settings) {
+        List<BackupPolicy> policies = client.resources(BackupPolicy.class).list().getItems();
         Map<String, BackupRepository> repositories = client.resources(BackupRepository.class).list().getItems()
                 .stream().collect(Collectors.toMap(r -> r.getMetadata().getName(), Function.identity()));
         List<BackupPolicy> valid = policies.stream().filter(p -> valid(p, repositories))

@@ -175,7 +175,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>, Cleaner
         if (repository != null) {
             retention.reconcile(policy, client, conditions, events, now);
         }
-        AgentDaemonSet.reconcile(client, context.getPrimaryCache().list().toList(), settings);
+        AgentDaemonSet.reconcile(client, settings);
         BackupPolicyStatus status = new BackupPolicyStatus(policy.getMetadata().getGeneration(), lastScheduleTime,
                 nextScheduleTime, nodes.isEmpty() ? null : nodes, conditions.build());
         if (status.equals(old)) {
@@ -212,7 +212,7 @@ public class BackupPolicyReconciler implements Reconciler<BackupPolicy>, Cleaner
         retention.forget(policy.getMetadata().getName());
         // The agents stop serving it (and go with the last policy) without waiting for a garbage
         // collector; the policy, being deleted, is no longer valid.
-        AgentDaemonSet.reconcile(context.getClient(), context.getPrimaryCache().list().toList(), settings);
+        AgentDaemonSet.reconcile(context.getClient(), settings);
         return DeleteControl.defaultDelete();
     }
 
