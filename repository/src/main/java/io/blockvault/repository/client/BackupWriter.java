@@ -299,16 +299,13 @@ public final class BackupWriter {
                 }
                 Future<EncodedChunk> encoded = workers.submit(() -> {
                     try {
-                        return codec.encode(p.buffer(), 0, p.length());
+                        return codec.encode(p.buffer(), 0, p.length(), id);
                     } finally {
                         pool.add(p.buffer());
                     }
                 });
                 puts.add(uploads.submit(() -> {
                     EncodedChunk e = await(encoded);
-                    if (!e.id().equals(id)) {
-                        throw new IOException("chunk " + p.index() + " changed in memory while it was encoded");
-                    }
                     options.bandwidthLimit().acquire(e.stored().length);
                     boolean created = repository.putChunk(req.node(), e.id(), e.stored(), e.stored().length);
                     sent.addAndGet(e.stored().length);

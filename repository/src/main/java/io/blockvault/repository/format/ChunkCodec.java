@@ -1,14 +1,16 @@
 package io.blockvault.repository.format;
 
 import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdCompressCtx;
+import com.github.luben.zstd.ZstdDecompressCtx;
+import com.github.luben.zstd.ZstdException;
+import java.lang.ref.Cleaner;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Optional;
-import javax.crypto.Cipher;
 import javax.crypto.Mac;
-import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
@@ -17,15 +19,22 @@ import javax.crypto.spec.SecretKeySpec;
  * 96-bit nonce when a key is configured. The GCM additional data binds the header fields and the
  * id, so a payload moved under another id fails to decrypt. Decoding re-checks everything and
  * returns plaintext only when its HMAC equals the id. Thread-safe.
+ * <p>
+ * Each thread keeps its own MAC, cipher, zstd contexts and scratch buffers ({@link Scratch}): a
+ * backup encodes every chunk once per worker, and allocating and initialising these per chunk cost
+ * more than the encryption (see node-agent/README.md, "where the time goes"). Encoding writes the
+ * ciphertext straight into the stored array, the only allocation per chunk.
  */
 public final class ChunkCodec {
 
-    private static final int NONCE = 12;
-    private static final int TAG_BITS = 128;
+    private static final int NONCE = AesGcm.NONCE;
+    private static final int TAG = AesGcm.TAG;
     private static final int ZSTD_LEVEL = 1;
+    private static final Cleaner CLEANER = Cleaner.create();
 
     private final ChunkKeys keys;
     private final SecureRandom random;
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(this::newScratch);
 
     public ChunkCodec(ChunkKeys keys, SecureRandom random) {
         this.keys = keys;
@@ -38,14 +47,9 @@ public final class ChunkCodec {
 
     /** The id of {@code length} bytes of plaintext. */
     public ChunkId idOf(byte[] plain, int offset, int length) {
-        try {
-            Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(keys.idKey(), "HmacSHA256"));
-            mac.update(plain, offset, length);
-            return ChunkId.of(mac.doFinal());
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("HMAC-SHA-256 is unavailable in this JVM", e);
-        }
+        Mac mac = scratch.get().mac;
+        mac.update(plain, offset, length);
+        return ChunkId.of(mac.doFinal());
     }
 
     public static boolean isAllZero(byte[] data, int offset, int length) {
@@ -66,42 +70,75 @@ public final class ChunkCodec {
     }
 
     public EncodedChunk encode(byte[] plain, int offset, int length) {
+        checkPlainLength(length);
+        return encode(plain, offset, length, idOf(plain, offset, length));
+    }
+
+    /**
+     * As {@link #encode(byte[], int, int)} for a chunk whose id the caller computed from these very
+     * bytes (a backup asks the repository which ids it lacks before it encodes anything, and must
+     * not pay the HMAC twice). The buffer must not change in between: the id is not checked again.
+     */
+    public EncodedChunk encode(byte[] plain, int offset, int length, ChunkId id) {
+        checkPlainLength(length);
+        Scratch s = scratch.get();
+        int compressed = compress(s, id, plain, offset, length);
+        int flags = compressed < length ? ChunkHeader.FLAG_ZSTD : 0;
+        byte[] body = flags != 0 ? s.compressed : plain;
+        int bodyOffset = flags != 0 ? 0 : offset;
+        int bodyLength = flags != 0 ? compressed : length;
+        Optional<EncryptionKey> enc = keys.encryption();
+        int keyId = enc.map(EncryptionKey::keyId).orElse(0);
+        if (enc.isPresent()) {
+            flags |= ChunkHeader.FLAG_ENCRYPTED;
+        }
+        int payload = enc.isPresent() ? NONCE + bodyLength + TAG : bodyLength;
+        byte[] stored = new byte[ChunkHeader.SIZE + payload];
+        if (enc.isPresent()) {
+            encrypt(s, enc.get(), id, flags, keyId, length, body, bodyOffset, bodyLength, stored, ChunkHeader.SIZE);
+        } else {
+            System.arraycopy(body, bodyOffset, stored, ChunkHeader.SIZE, bodyLength);
+        }
+        s.sha256.update(stored, ChunkHeader.SIZE, payload);
+        new ChunkHeader(ChunkHeader.VERSION, flags, keyId, length, payload, id, s.sha256.digest()).writeTo(stored);
+        return new EncodedChunk(id, stored, length);
+    }
+
+    private static void checkPlainLength(int length) {
         if (length <= 0 || length > ChunkHeader.MAX_PLAIN_SIZE) {
             throw new IllegalArgumentException("chunk plaintext must be 1.." + ChunkHeader.MAX_PLAIN_SIZE
                     + " bytes, got " + length);
         }
-        ChunkId id = idOf(plain, offset, length);
-        byte[] body;
-        int flags = 0;
-        byte[] compressed = new byte[(int) Zstd.compressBound(length)];
-        long n = Zstd.compressByteArray(compressed, 0, compressed.length, plain, offset, length, ZSTD_LEVEL);
-        if (Zstd.isError(n)) {
-            throw new IllegalStateException("zstd compression failed: " + Zstd.getErrorName(n));
+    }
+
+    /**
+     * Compresses into the thread's scratch buffer; returns the compressed size, or {@code length}
+     * and more when compression does not pay. What it produced is decompressed again and compared
+     * before it is trusted: a compressor bug once silently damaged another tool's backups (restic
+     * 0.16), and here it would go unnoticed until a restore. Decompression is several times faster
+     * than compression, so this costs a fraction of the compression itself.
+     */
+    private static int compress(Scratch s, ChunkId id, byte[] plain, int offset, int length) {
+        s.ensure(length);
+        int n;
+        try {
+            n = s.compressor.compressByteArray(s.compressed, 0, s.compressed.length, plain, offset, length);
+        } catch (ZstdException e) {
+            throw new IllegalStateException("zstd compression failed: " + e.getMessage(), e);
         }
-        if (n < length) {
-            body = Arrays.copyOf(compressed, (int) n);
-            flags |= ChunkHeader.FLAG_ZSTD;
-            // Guard against a compressor bug (restic 0.16): decompress again before we trust it.
-            byte[] check = new byte[length];
-            long m = Zstd.decompressByteArray(check, 0, length, body, 0, body.length);
-            if (Zstd.isError(m) || m != length || !Arrays.equals(check, 0, length, plain, offset, offset + length)) {
-                throw new IllegalStateException("zstd round trip of chunk " + id + " did not reproduce the input");
-            }
-        } else {
-            body = Arrays.copyOfRange(plain, offset, offset + length);
+        if (n >= length) {
+            return n;
         }
-        Optional<EncryptionKey> enc = keys.encryption();
-        int keyId = 0;
-        if (enc.isPresent()) {
-            flags |= ChunkHeader.FLAG_ENCRYPTED;
-            keyId = enc.get().keyId();
-            body = encrypt(enc.get(), id, flags, keyId, length, body);
+        int m;
+        try {
+            m = s.decompressor.decompressByteArray(s.check, 0, length, s.compressed, 0, n);
+        } catch (ZstdException e) {
+            m = -1;
         }
-        byte[] stored = new byte[ChunkHeader.SIZE + body.length];
-        System.arraycopy(body, 0, stored, ChunkHeader.SIZE, body.length);
-        new ChunkHeader(ChunkHeader.VERSION, flags, keyId, length, body.length, id,
-                ChunkHeader.sha256(body, 0, body.length)).writeTo(stored);
-        return new EncodedChunk(id, stored, length);
+        if (m != length || !Arrays.equals(s.check, 0, length, plain, offset, offset + length)) {
+            throw new IllegalStateException("zstd round trip of chunk " + id + " did not reproduce the input");
+        }
+        return n;
     }
 
     /**
@@ -110,26 +147,35 @@ public final class ChunkCodec {
      */
     public byte[] decode(ChunkId expected, byte[] stored, int length) throws FormatException {
         ChunkHeader h = ChunkHeader.verifyStored(expected, stored, length);
-        byte[] body = Arrays.copyOfRange(stored, ChunkHeader.SIZE, ChunkHeader.SIZE + h.payloadSize());
+        Scratch s = scratch.get();
+        byte[] body = stored;
+        int bodyOffset = ChunkHeader.SIZE;
+        int bodyLength = h.payloadSize();
         if (h.encrypted()) {
             EncryptionKey key = keys.decryptionKey(h.keyId()).orElseThrow(() ->
                     new FormatException("chunk " + expected + " is encrypted with key id " + h.keyId()
                             + ", which this client was not given; configure that key"));
-            body = decrypt(key, h, body);
+            bodyLength = decrypt(s, key, h, stored);
+            body = s.compressed;
+            bodyOffset = 0;
         }
-        byte[] plain;
+        byte[] plain = new byte[h.plainSize()];
         if (h.compressed()) {
-            plain = new byte[h.plainSize()];
-            long m = Zstd.decompressByteArray(plain, 0, plain.length, body, 0, body.length);
-            if (Zstd.isError(m) || m != h.plainSize()) {
+            int m;
+            try {
+                m = s.decompressor.decompressByteArray(plain, 0, plain.length, body, bodyOffset, bodyLength);
+            } catch (ZstdException e) {
+                m = -1;
+            }
+            if (m != h.plainSize()) {
                 throw new FormatException("chunk " + expected + " does not decompress to its recorded size");
             }
         } else {
-            plain = body;
-            if (plain.length != h.plainSize()) {
-                throw new FormatException("chunk " + expected + " has " + plain.length + " plaintext bytes, header says "
+            if (bodyLength != h.plainSize()) {
+                throw new FormatException("chunk " + expected + " has " + bodyLength + " plaintext bytes, header says "
                         + h.plainSize());
             }
+            System.arraycopy(body, bodyOffset, plain, 0, bodyLength);
         }
         if (!MessageDigest.isEqual(idOf(plain, 0, plain.length).bytes(), expected.bytes())) {
             throw new FormatException("chunk " + expected + " is damaged or was stored under a wrong id: "
@@ -145,36 +191,76 @@ public final class ChunkCodec {
         return aad;
     }
 
-    private byte[] encrypt(EncryptionKey key, ChunkId id, int flags, int keyId, int plainSize, byte[] body) {
+    private void encrypt(Scratch s, EncryptionKey key, ChunkId id, int flags, int keyId, int plainSize, byte[] body,
+            int bodyOffset, int bodyLength, byte[] out, int outOffset) {
         try {
-            byte[] nonce = new byte[NONCE];
-            random.nextBytes(nonce);
-            Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-            c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key.key(), "AES"), new GCMParameterSpec(TAG_BITS, nonce));
-            c.updateAAD(aad(id, flags, keyId, plainSize));
-            byte[] out = new byte[NONCE + c.getOutputSize(body.length)];
-            System.arraycopy(nonce, 0, out, 0, NONCE);
-            c.doFinal(body, 0, body.length, out, NONCE);
-            return out;
+            random.nextBytes(s.nonce);
+            System.arraycopy(s.nonce, 0, out, outOffset, NONCE);
+            s.gcm.encrypt(key.key(), s.nonce, aad(id, flags, keyId, plainSize), body, bodyOffset, bodyLength, out,
+                    outOffset + NONCE);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("AES-256-GCM encryption failed", e);
         }
     }
 
-    private static byte[] decrypt(EncryptionKey key, ChunkHeader h, byte[] body) throws FormatException {
-        if (body.length < NONCE + TAG_BITS / 8) {
+    /** Decrypts the payload of {@code stored} into the scratch buffer; returns the plaintext length. */
+    private static int decrypt(Scratch s, EncryptionKey key, ChunkHeader h, byte[] stored) throws FormatException {
+        int payload = h.payloadSize();
+        if (payload < NONCE + TAG) {
             throw new FormatException("encrypted chunk " + h.id() + " is too short");
         }
         try {
-            Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-            c.init(Cipher.DECRYPT_MODE, new SecretKeySpec(key.key(), "AES"),
-                    new GCMParameterSpec(TAG_BITS, body, 0, NONCE));
-            c.updateAAD(aad(h.id(), h.flags(), h.keyId(), h.plainSize()));
-            return c.doFinal(body, NONCE, body.length - NONCE);
+            s.ensure(payload);
+            return s.gcm.decrypt(key.key(), stored, ChunkHeader.SIZE, aad(h.id(), h.flags(), h.keyId(), h.plainSize()),
+                    stored, ChunkHeader.SIZE + NONCE, payload - NONCE, s.compressed, 0);
         } catch (javax.crypto.AEADBadTagException e) {
             throw new FormatException("chunk " + h.id() + " failed authentication (damaged, or the wrong key)", e);
         } catch (GeneralSecurityException e) {
             throw new FormatException("chunk " + h.id() + " could not be decrypted: " + e.getMessage(), e);
+        }
+    }
+
+    private Scratch newScratch() {
+        Scratch s = new Scratch(keys.idKey());
+        ZstdCompressCtx compressor = s.compressor;
+        ZstdDecompressCtx decompressor = s.decompressor;
+        CLEANER.register(s, () -> {
+            compressor.close();
+            decompressor.close();
+        });
+        return s;
+    }
+
+    /** One thread's working state: primitives initialised once, buffers grown to the largest chunk seen. */
+    private static final class Scratch {
+        final Mac mac;
+        final MessageDigest sha256;
+        final AesGcm gcm = new AesGcm();
+        final ZstdCompressCtx compressor = new ZstdCompressCtx().setLevel(ZSTD_LEVEL);
+        final ZstdDecompressCtx decompressor = new ZstdDecompressCtx();
+        final byte[] nonce = new byte[NONCE];
+        byte[] compressed = new byte[0];
+        byte[] check = new byte[0];
+
+        Scratch(byte[] idKey) {
+            try {
+                mac = Mac.getInstance("HmacSHA256");
+                mac.init(new SecretKeySpec(idKey, "HmacSHA256"));
+                sha256 = MessageDigest.getInstance("SHA-256");
+            } catch (GeneralSecurityException e) {
+                throw new IllegalStateException("this JVM lacks HMAC-SHA-256 or SHA-256", e);
+            }
+        }
+
+        /** Room for a chunk of {@code length} plaintext bytes: its compressed form, its round trip, a GCM payload. */
+        void ensure(int length) {
+            int bound = (int) Math.max(Zstd.compressBound(length), length + NONCE + TAG);
+            if (compressed.length < bound) {
+                compressed = new byte[bound];
+            }
+            if (check.length < length) {
+                check = new byte[length];
+            }
         }
     }
 }

@@ -1,0 +1,75 @@
+package io.blockvault.repository.format;
+
+import java.nio.ByteBuffer;
+import java.security.GeneralSecurityException;
+import javax.crypto.AEADBadTagException;
+import javax.crypto.Cipher;
+import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * AES-256-GCM of byte arrays, run through direct buffers. JDK 17 encrypts and decrypts a large
+ * heap array in one {@code doFinal} without its AES-CTR and GHASH intrinsics: about 70 MB/s per core
+ * on this project's machines, against 3.5 GB/s for the same call on direct buffers, so a backup was
+ * bound by encryption. Copying in and out costs a fraction of that. One instance per thread.
+ */
+public final class AesGcm {
+
+    public static final int NONCE = 12;
+    public static final int TAG = 16;
+    private static final int TAG_BITS = TAG * 8;
+
+    private final Cipher cipher;
+    private ByteBuffer in = ByteBuffer.allocateDirect(0);
+    private ByteBuffer out = ByteBuffer.allocateDirect(0);
+
+    public AesGcm() {
+        try {
+            cipher = Cipher.getInstance("AES/GCM/NoPadding");
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("this JVM lacks AES-GCM", e);
+        }
+    }
+
+    /** Encrypts {@code length} bytes into {@code dst} (ciphertext then tag); returns {@code length + TAG}. */
+    public int encrypt(byte[] key, byte[] nonce, byte[] aad, byte[] src, int offset, int length, byte[] dst,
+            int dstOffset) throws GeneralSecurityException {
+        cipher.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "AES"), new GCMParameterSpec(TAG_BITS, nonce));
+        return run(aad, src, offset, length, dst, dstOffset, length + TAG);
+    }
+
+    /**
+     * Decrypts and authenticates {@code length} bytes (ciphertext then tag) into {@code dst};
+     * returns the plaintext length. Nothing is written to {@code dst} unless the tag matches.
+     */
+    public int decrypt(byte[] key, byte[] nonce, int nonceOffset, byte[] aad, byte[] src, int offset, int length,
+            byte[] dst, int dstOffset) throws GeneralSecurityException {
+        if (length < TAG) {
+            throw new AEADBadTagException("ciphertext shorter than its tag");
+        }
+        cipher.init(Cipher.DECRYPT_MODE, new SecretKeySpec(key, "AES"),
+                new GCMParameterSpec(TAG_BITS, nonce, nonceOffset, NONCE));
+        return run(aad, src, offset, length, dst, dstOffset, length - TAG);
+    }
+
+    private int run(byte[] aad, byte[] src, int offset, int length, byte[] dst, int dstOffset, int expected)
+            throws GeneralSecurityException {
+        cipher.updateAAD(aad);
+        in = room(in, length);
+        out = room(out, length + TAG);
+        in.put(src, offset, length).flip();
+        int n = cipher.doFinal(in, out);
+        if (n != expected) {
+            throw new IllegalStateException("AES-GCM produced " + n + " bytes, expected " + expected);
+        }
+        out.flip().get(dst, dstOffset, n);
+        return n;
+    }
+
+    private static ByteBuffer room(ByteBuffer b, int size) {
+        if (b.capacity() < size) {
+            return ByteBuffer.allocateDirect(size);
+        }
+        return b.clear();
+    }
+}
