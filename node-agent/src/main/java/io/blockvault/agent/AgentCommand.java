@@ -2,6 +2,7 @@ package io.blockvault.agent;
 
 import io.blockvault.agent.cli.BackupCommand;
 import io.blockvault.agent.cli.BuildAndLoadCommand;
+import io.blockvault.agent.cli.CodecThroughputCommand;
 import io.blockvault.agent.cli.ListCommand;
 import io.blockvault.agent.cli.RestoreCommand;
 import io.blockvault.agent.cli.VerifyCommand;
@@ -22,7 +23,7 @@ import picocli.CommandLine.Command;
         description = "The blockvault node agent: snapshot block devices, back up what changed, restore.",
         versionProvider = AgentCommand.Version.class,
         subcommands = {BackupCommand.class, RestoreCommand.class, ListCommand.class, VerifyCommand.class,
-                RunCommand.class, BuildAndLoadCommand.class})
+                RunCommand.class, BuildAndLoadCommand.class, CodecThroughputCommand.class})
 public final class AgentCommand implements Runnable {
 
     @CommandLine.Spec

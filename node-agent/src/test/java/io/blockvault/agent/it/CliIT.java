@@ -151,6 +151,31 @@ class CliIT {
     }
 
     /**
+     * codec-throughput samples the device and reports every stage in MB/s; the pipeline (HMAC, zstd,
+     * AES-GCM together) cannot be faster than its slowest stage alone. A bad option names itself.
+     */
+    @Test
+    void codecThroughputMeasuresEachStageOfTheDevicesData() throws Exception {
+        Host.Result r = agent("codec-throughput", "--device", source.device().toString(), "--sample-mib", "16",
+                "--passes", "1", "--json");
+        assertThat(r.exit()).as(r.stderr()).isZero();
+        JsonNode m = json.readTree(r.stdout());
+        assertThat(m.get("sample_bytes").asLong()).isEqualTo(16L << 20);
+        double pipeline = m.get("pipeline_limit_MBps").asDouble();
+        for (String stage : List.of("hmac_sha256_MBps", "zstd1_MBps", "aes256gcm_MBps", "codec_MBps")) {
+            assertThat(m.get(stage).asDouble()).as(stage).isPositive();
+        }
+        assertThat(pipeline).isPositive().isLessThanOrEqualTo(
+                Math.min(m.get("hmac_sha256_MBps").asDouble(), m.get("zstd1_MBps").asDouble()) * 1.2);
+        // a third of the sample is zero-filled random data: compressible, not by half
+        assertThat(m.get("compressed_ratio").asDouble()).isBetween(0.3, 0.9);
+
+        Host.Result bad = agent("codec-throughput", "--device", source.device().toString(), "--passes", "0");
+        assertThat(bad.exit()).isEqualTo(2);
+        assertThat(bad.stderr()).contains("--passes");
+    }
+
+    /**
      * --server-name: dial 127.0.0.1 but verify the certificate for another name it carries (the test
      * certificate names localhost and 127.0.0.1); a name it does not carry fails the handshake. The
      * keys come from a key directory as the cluster mounts them.
