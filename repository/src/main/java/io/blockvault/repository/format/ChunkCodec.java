@@ -99,8 +99,8 @@ public final class ChunkCodec {
         } else {
             System.arraycopy(body, bodyOffset, stored, ChunkHeader.SIZE, bodyLength);
         }
-        s.sha256.update(stored, ChunkHeader.SIZE, payload);
-        new ChunkHeader(ChunkHeader.VERSION, flags, keyId, length, payload, id, s.sha256.digest()).writeTo(stored);
+        new ChunkHeader(ChunkHeader.VERSION, flags, keyId, length, payload, id,
+                ChunkHeader.sha256(stored, ChunkHeader.SIZE, payload)).writeTo(stored);
         return new EncodedChunk(id, stored, length);
     }
 
@@ -234,7 +234,6 @@ public final class ChunkCodec {
     /** One thread's working state: primitives initialised once, buffers grown to the largest chunk seen. */
     private static final class Scratch {
         final Mac mac;
-        final MessageDigest sha256;
         final AesGcm gcm = new AesGcm();
         final ZstdCompressCtx compressor = new ZstdCompressCtx().setLevel(ZSTD_LEVEL);
         final ZstdDecompressCtx decompressor = new ZstdDecompressCtx();
@@ -246,9 +245,8 @@ public final class ChunkCodec {
             try {
                 mac = Mac.getInstance("HmacSHA256");
                 mac.init(new SecretKeySpec(idKey, "HmacSHA256"));
-                sha256 = MessageDigest.getInstance("SHA-256");
             } catch (GeneralSecurityException e) {
-                throw new IllegalStateException("this JVM lacks HMAC-SHA-256 or SHA-256", e);
+                throw new IllegalStateException("this JVM lacks HMAC-SHA-256", e);
             }
         }
 
