@@ -57,6 +57,22 @@ public final class LoopFilesystem implements AutoCloseable {
         return store.getTotalSpace() - store.getUnallocatedSpace();
     }
 
+    /**
+     * The used bytes once they fall below {@code limit}, or the last reading after {@code timeout}.
+     * XFS frees an unlinked file's blocks in a background worker, so a sync alone does not show them.
+     */
+    public long usedBytesOnceBelow(long limit, java.time.Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            Host.ok("sync", "-f", mount.toString());
+            long used = usedBytes();
+            if (used < limit || System.nanoTime() > deadline) {
+                return used;
+            }
+            Thread.sleep(200);
+        }
+    }
+
     @Override
     public void close() throws IOException, InterruptedException {
         Host.run(java.util.List.of("chattr", "-R", "-i", mount.toString()));
