@@ -34,7 +34,7 @@ class ChartMetricsTest {
             // Gauges per repository (label repository).
             "blockvault_repository_capacity_bytes", "blockvault_repository_used_bytes",
             "blockvault_repository_restore_points", "blockvault_repository_dedup_ratio",
-            "blockvault_repository_up", "blockvault_repository_clock_warning",
+            "blockvault_repository_up", "blockvault_repository_clock_warning", "blockvault_repository_clock_frozen",
             // Counters per repository (label repository).
             "blockvault_retention_deleted_total", "blockvault_retention_locked_total");
 
@@ -58,7 +58,7 @@ class ChartMetricsTest {
         Map<String, Map<String, Object>> rules = alerts();
         assertThat(rules).containsOnlyKeys("BlockvaultBackupFailed", "BlockvaultLastSuccessTooOld",
                 "BlockvaultSnapshotOverflow", "BlockvaultRepositoryNearlyFull", "BlockvaultRepositoryUnreachable",
-                "BlockvaultClockJumpDetected");
+                "BlockvaultClockJumpDetected", "BlockvaultClockFrozen");
         for (var rule : rules.entrySet()) {
             assertThat((String) rule.getValue().get("expr")).as(rule.getKey()).isNotBlank();
             assertThat((Map<String, Object>) rule.getValue().get("labels")).as(rule.getKey()).containsKey("severity");
@@ -72,6 +72,8 @@ class ChartMetricsTest {
                         "__REPOSITORY_FULL_RATIO__");
         assertThat((String) rules.get("BlockvaultClockJumpDetected").get("expr"))
                 .isEqualTo("blockvault_repository_clock_warning == 1");
+        assertThat(rules.get("BlockvaultClockFrozen")).containsEntry("expr", "blockvault_repository_clock_frozen == 1")
+                .extracting(r -> ((Map<String, Object>) r.get("labels")).get("severity")).isEqualTo("critical");
     }
 
     /** The overflow alert matches the reason string the agent really reports. */

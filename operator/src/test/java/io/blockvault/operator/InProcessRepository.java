@@ -74,6 +74,11 @@ public final class InProcessRepository implements AutoCloseable {
         }
 
         @Override
+        public long kernelUptimeNanos() {
+            return boot;
+        }
+
+        @Override
         public String bootId() {
             return "boot-1";
         }
@@ -199,7 +204,7 @@ public final class InProcessRepository implements AutoCloseable {
     }
 
     private GuardConfig config() {
-        return new GuardConfig(layout.root(), LOCK_DAYS, advanceSeconds, 1000, 0, 0, 86_400, 60, 3600);
+        return new GuardConfig(layout.root(), LOCK_DAYS, advanceSeconds, 1000, 0, 0, 86_400, 60, 3600, 86_400);
     }
 
     /** Stops the transport (the store stays, for a later look). */

@@ -1,5 +1,6 @@
 package io.blockvault.repository;
 
+import io.blockvault.repository.guard.ClockAcceptCommand;
 import io.blockvault.repository.guard.GuardCommand;
 import io.blockvault.repository.store.VerifyCommand;
 import io.blockvault.repository.transport.ServeCommand;
@@ -10,7 +11,7 @@ import picocli.CommandLine.Command;
 @Command(name = "blockvault-repository", mixinStandardHelpOptions = true,
         description = "The blockvault hardened repository.",
         versionProvider = RepositoryCommand.Version.class,
-        subcommands = {ServeCommand.class, GuardCommand.class, VerifyCommand.class})
+        subcommands = {ServeCommand.class, GuardCommand.class, ClockAcceptCommand.class, VerifyCommand.class})
 public final class RepositoryCommand implements Runnable {
 
     @CommandLine.Spec

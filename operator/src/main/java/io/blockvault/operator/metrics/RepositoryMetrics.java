@@ -16,13 +16,14 @@ public class RepositoryMetrics {
 
     /** The last check of one repository. */
     public record Figures(double capacityBytes, double usedBytes, double restorePoints, double dedupRatio,
-            boolean clockWarning) {
+            boolean clockWarning, boolean clockFrozen) {
     }
 
     private record Gauges(AtomicReference<Figures> figures, AtomicReference<Boolean> up) {
     }
 
-    private static final Figures UNKNOWN = new Figures(Double.NaN, Double.NaN, Double.NaN, Double.NaN, false);
+    private static final Figures UNKNOWN = new Figures(Double.NaN, Double.NaN, Double.NaN, Double.NaN, false,
+            false);
 
     private final MeterRegistry registry;
     private final Map<String, Gauges> repositories = new ConcurrentHashMap<>();
@@ -48,7 +49,7 @@ public class RepositoryMetrics {
         if (repositories.remove(repository) != null) {
             for (String name : new String[] {"blockvault.repository.capacity.bytes", "blockvault.repository.used.bytes",
                 "blockvault.repository.restore.points", "blockvault.repository.dedup.ratio", "blockvault.repository.up",
-                "blockvault.repository.clock.warning"}) {
+                "blockvault.repository.clock.warning", "blockvault.repository.clock.frozen"}) {
                 registry.find(name).tag("repository", repository).meters().forEach(registry::remove);
             }
         }
@@ -77,6 +78,9 @@ public class RepositoryMetrics {
                     f -> f.dedupRatio());
             gauge("blockvault.repository.clock.warning", "1 while the repository's guard reports a clock warning", r,
                     g, f -> f.clockWarning() ? 1 : 0);
+            gauge("blockvault.repository.clock.frozen", "1 while the repository guard's trusted clock is frozen: it "
+                    + "deletes nothing until root on the repository host accepts the time", r, g,
+                    f -> f.clockFrozen() ? 1 : 0);
             Gauge.builder("blockvault.repository.up", g, x -> x.up().get() ? 1 : 0)
                     .description("1 when the operator's last check connected to the repository").tag("repository", r)
                     .register(registry);

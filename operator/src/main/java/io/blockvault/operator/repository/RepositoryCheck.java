@@ -22,6 +22,8 @@ record RepositoryCheck(String repository, String identity, Optional<RepositorySt
 
     /** Reason of Degraded while the repository's guard reports a clock problem. */
     static final String CLOCK_WARNING = "GuardClockWarning";
+    /** Reason of Degraded while the repository's guard has frozen its clock and deletes nothing. */
+    static final String CLOCK_FROZEN = "GuardClockFrozen";
 
     static RepositoryCheck run(RepositoryConnector connector, BackupRepository repository, RepositoryMetrics metrics) {
         String name = repository.getMetadata().getName();
@@ -31,7 +33,8 @@ record RepositoryCheck(String repository, String identity, Optional<RepositorySt
             try (TransportClient client = connector.connect(target)) {
                 RepositoryStats stats = client.stats();
                 metrics.up(name, new RepositoryMetrics.Figures(stats.capacityBytes(), stats.usedBytes(),
-                        stats.restorePoints(), stats.dedupRatio(), stats.clockWarning().isPresent()));
+                        stats.restorePoints(), stats.dedupRatio(), stats.clockWarning().isPresent(),
+                        stats.clockFrozen().isPresent()));
                 return new RepositoryCheck(name, client.identity(), Optional.of(stats), Optional.empty());
             }
         } catch (RepositoryUnavailableException e) {
@@ -60,7 +63,11 @@ record RepositoryCheck(String repository, String identity, Optional<RepositorySt
         conditions.set(Conditions.READY, true, "Connected", message)
                 .set(Conditions.PROGRESSING, false, managed ? "Deployed" : "Connected", managed
                         ? "the repository is deployed and answers" : "nothing to deploy");
-        if (st.clockWarning().isPresent()) {
+        if (st.clockFrozen().isPresent()) {
+            conditions.set(Conditions.DEGRADED, true, CLOCK_FROZEN, "the repository's guard froze its trusted clock "
+                    + st.clockFrozen().get() + "; it seals new backups but deletes nothing (retention waits) until "
+                    + "root on the repository host checks the clock and runs blockvault-repository clock-accept");
+        } else if (st.clockWarning().isPresent()) {
             conditions.set(Conditions.DEGRADED, true, CLOCK_WARNING, "the repository's guard reports: "
                     + st.clockWarning().get() + "; locks follow the guard's trusted clock, check the repository node's "
                     + "time synchronisation");

@@ -38,7 +38,7 @@ class MetricNamesInChartTest {
         metrics.observe(backup("ok", BackupPhase.Succeeded, null));
         metrics.observe(backup("bad", BackupPhase.Failed, "DiffStorageOverflow"));
         RepositoryMetrics repositories = new RepositoryMetrics(registry);
-        repositories.up("main", new RepositoryMetrics.Figures(1000, 400, 3, 2.5, false));
+        repositories.up("main", new RepositoryMetrics.Figures(1000, 400, 3, 2.5, false, false));
         repositories.retentionDeleted("main", 1);
         repositories.retentionLocked("main", 1);
         Set<String> exported = new TreeSet<>();

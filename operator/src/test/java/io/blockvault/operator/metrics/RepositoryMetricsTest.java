@@ -22,7 +22,7 @@ class RepositoryMetricsTest {
 
     @Test
     void gaugesFollowTheLastCheckAndCountersAccumulate() {
-        metrics.up("main", new RepositoryMetrics.Figures(1000, 400, 3, 2.5, true));
+        metrics.up("main", new RepositoryMetrics.Figures(1000, 400, 3, 2.5, true, true));
         metrics.retentionDeleted("main", 2);
         metrics.retentionDeleted("main", 1);
         metrics.retentionLocked("main", 1);
@@ -33,6 +33,7 @@ class RepositoryMetricsTest {
                 "blockvault_repository_dedup_ratio{repository=\"main\"} 2.5",
                 "blockvault_repository_up{repository=\"main\"} 1.0",
                 "blockvault_repository_clock_warning{repository=\"main\"} 1.0",
+                "blockvault_repository_clock_frozen{repository=\"main\"} 1.0",
                 "blockvault_retention_deleted_total{repository=\"main\"} 3.0",
                 "blockvault_retention_locked_total{repository=\"main\"} 1.0");
 

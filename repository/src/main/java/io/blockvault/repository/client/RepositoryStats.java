@@ -18,10 +18,12 @@ import java.util.Optional;
  * @param guardTrustedNow the guard's trusted time as last published; empty when no guard has run
  * @param lockDays the guard's lock period for new points; 0 when no guard has run
  * @param clockWarning the guard's last clock warning; empty when there is none
+ * @param clockFrozen why the guard's trusted clock is frozen, so that it deletes nothing until root on
+ *        the repository host accepts the time; empty when it is not frozen
  */
 public record RepositoryStats(long capacityBytes, long usedBytes, long freeBytes, long storedBytes,
         long logicalBytes, long restorePoints, long sealedPoints, Optional<Instant> guardTrustedNow, int lockDays,
-        Optional<String> clockWarning) {
+        Optional<String> clockWarning, Optional<String> clockFrozen) {
 
     /** Logical over stored bytes; 1.0 while nothing is stored. */
     public double dedupRatio() {

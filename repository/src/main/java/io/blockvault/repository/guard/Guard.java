@@ -41,8 +41,8 @@ import java.util.stream.Stream;
  * store (FICLONE, or a copy where reflink is missing), re-checks the clone, records its lock expiry
  * (trusted clock + lockDays) in an xattr, sets FS_IMMUTABLE_FL and removes the original; so it never
  * locks an inode the transport held open. Then it applies deletion requests its own rules allow
- * (lock expired by the trusted clock) and collects chunks no restore point, lease or lock protects.
- * It takes no orders: requests are files it judges, and the lock period is its own configuration.
+ * (lock expired by the trusted clock) and collects chunks no restore point, lease or lock protects;
+ * while its clock is frozen it deletes and collects nothing. It takes no orders: requests are files it judges, and the lock period is its own configuration.
  */
 public final class Guard {
 
@@ -159,7 +159,8 @@ public final class Guard {
         int[] deletes = applyDeleteRequests();
         long[] gc = {0, 0};
         long now = clock.nowMillis();
-        if (lastGcMillis == Long.MIN_VALUE || now - lastGcMillis >= config.gcIntervalSeconds() * 1000) {
+        if (clock.frozen().isEmpty()
+                && (lastGcMillis == Long.MIN_VALUE || now - lastGcMillis >= config.gcIntervalSeconds() * 1000)) {
             gc = collectGarbage(config);
             lastGcMillis = now;
         }
@@ -403,6 +404,12 @@ public final class Guard {
                 }
                 Optional<Long> until = LockAttributes.lockedUntil(target);
                 long now = clock.nowMillis();
+                if (clock.frozen().isPresent()) {
+                    r[1]++;
+                    log.log(System.Logger.Level.WARNING, "deletion of " + node + "/" + point + " refused: the trusted "
+                            + "clock is frozen (" + clock.frozen().get().reason() + ")");
+                    continue;
+                }
                 if (until.isEmpty() || until.get() > now) {
                     r[1]++;
                     log.log(System.Logger.Level.WARNING, "deletion of " + node + "/" + point + " refused: immutable until "
@@ -557,7 +564,8 @@ public final class Guard {
 
     private void publishStatus(GuardConfig config) throws IOException {
         GuardStatus st = new GuardStatus(clock.nowMillis(), System.currentTimeMillis(), config.lockDays(),
-                clock.lastWarning());
+                clock.lastWarning(), clock.appliedAdvanceSeconds(),
+                clock.frozen().map(f -> "since " + Instant.ofEpochMilli(f.sinceMillis()) + ": " + f.reason()).orElse(""));
         Path tmp = storeTmp().resolve("guard-status." + UUID.randomUUID());
         Files.writeString(tmp, st.toProperties(), StandardCharsets.ISO_8859_1);
         Files.setPosixFilePermissions(tmp, READ_ONLY);

@@ -43,9 +43,6 @@ public final class GuardCommand implements Callable<Integer> {
             + "never shortens existing locks).")
     String lockDays;
 
-    @Option(names = "--trusted-clock-advance-seconds", description = "Moves the trusted clock forward (default 0).")
-    String trustedClockAdvanceSeconds;
-
     @Option(names = "--interval-millis", description = "Cycle period (default 5000).")
     String intervalMillis;
 
@@ -63,8 +60,13 @@ public final class GuardCommand implements Callable<Integer> {
     String clockJumpThresholdSeconds;
 
     @Option(names = "--reboot-credit-max-seconds", description = "Wall-clock time counted across a reboot at most "
-            + "(default 3600).")
+            + "(default 3600, at most 86400).")
     String rebootCreditMaxSeconds;
+
+    @Option(names = "--clock-max-step-seconds", description = "A clock step or disagreement above this freezes the "
+            + "trusted clock: no deletion and no GC until root accepts the time with clock-accept (default and "
+            + "maximum 86400).")
+    String clockMaxStepSeconds;
 
     @Option(names = "--allow-extra-capabilities", description = "Development only: run even with capabilities "
             + "beyond linux_immutable and dac_override.")
@@ -159,11 +161,13 @@ public final class GuardCommand implements Callable<Integer> {
      */
     public Optional<GuardConfig> fromOptions() throws IOException {
         Map<String, String> given = new LinkedHashMap<>();
-        String[] values = {repository, lockDays, trustedClockAdvanceSeconds, intervalMillis, gcIntervalSeconds,
-            gcGraceSeconds, leaseTtlSeconds, clockJumpThresholdSeconds, rebootCreditMaxSeconds};
+        // in GuardConfig.KEYS order, without the file-only trustedClockAdvanceSeconds
+        String[] values = {repository, lockDays, intervalMillis, gcIntervalSeconds, gcGraceSeconds, leaseTtlSeconds,
+            clockJumpThresholdSeconds, rebootCreditMaxSeconds, clockMaxStepSeconds};
+        List<String> keys = GuardConfig.KEYS.stream().filter(k -> !GuardConfig.FILE_ONLY_KEYS.contains(k)).toList();
         for (int i = 0; i < values.length; i++) {
             if (values[i] != null) {
-                given.put(GuardConfig.KEYS.get(i), values[i]);
+                given.put(keys.get(i), values[i]);
             }
         }
         if (configFile != null) {

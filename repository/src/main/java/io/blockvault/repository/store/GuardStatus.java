@@ -12,10 +12,18 @@ import java.util.Properties;
 
 /**
  * What the guard publishes for the transport (world-readable, written only by the guard): its
- * trusted time, its lock period, and the last clock warning. The transport uses it for clear
- * "locked until" errors; the guard itself never reads it back.
+ * trusted time, its lock period, the last clock warning, the part of trusted time that the
+ * configuration added, and whether the clock is frozen. The transport uses it for clear "locked
+ * until" errors and refuses deletion while frozen; the guard itself never reads it back.
+ *
+ * @param frozenReason why the trusted clock is frozen (the guard deletes nothing); empty when it is not
  */
-public record GuardStatus(long trustedNowMillis, long publishedWallMillis, int lockDays, String clockWarning) {
+public record GuardStatus(long trustedNowMillis, long publishedWallMillis, int lockDays, String clockWarning,
+        long advanceSeconds, String frozenReason) {
+
+    public boolean frozen() {
+        return !frozenReason.isEmpty();
+    }
 
     public String toProperties() {
         Properties p = new Properties();
@@ -23,6 +31,8 @@ public record GuardStatus(long trustedNowMillis, long publishedWallMillis, int l
         p.setProperty("publishedWallMillis", Long.toString(publishedWallMillis));
         p.setProperty("lockDays", Integer.toString(lockDays));
         p.setProperty("clockWarning", clockWarning);
+        p.setProperty("advanceSeconds", Long.toString(advanceSeconds));
+        p.setProperty("frozenReason", frozenReason);
         StringWriter w = new StringWriter();
         try {
             p.store(w, "written by the blockvault guard");
@@ -44,7 +54,8 @@ public record GuardStatus(long trustedNowMillis, long publishedWallMillis, int l
         try {
             return Optional.of(new GuardStatus(Long.parseLong(p.getProperty("trustedNowMillis", "0")),
                     Long.parseLong(p.getProperty("publishedWallMillis", "0")),
-                    Integer.parseInt(p.getProperty("lockDays", "0")), p.getProperty("clockWarning", "")));
+                    Integer.parseInt(p.getProperty("lockDays", "0")), p.getProperty("clockWarning", ""),
+                    Long.parseLong(p.getProperty("advanceSeconds", "0")), p.getProperty("frozenReason", "")));
         } catch (NumberFormatException e) {
             return Optional.empty();
         }

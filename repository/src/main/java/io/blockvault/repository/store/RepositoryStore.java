@@ -108,6 +108,8 @@ public final class RepositoryStore implements Repository {
      */
     public static final String COMMIT_LEASE_SUFFIX = "-commit.lease";
 
+    private final GuardClockWitness guardClock = new GuardClockWitness();
+
     public RepositoryStore(RepositoryLayout layout, StoreLimits limits) {
         this.layout = layout;
         this.limits = limits;
@@ -755,8 +757,14 @@ public final class RepositoryStore implements Repository {
 
     /** The guard's trusted time as last published, or the system clock when no guard has run. */
     public long trustedNowMillis() throws IOException {
-        return GuardStatus.read(layout.guardStatus()).map(GuardStatus::trustedNowMillis)
-                .orElse(System.currentTimeMillis());
+        return guardStatus().map(GuardStatus::trustedNowMillis).orElse(System.currentTimeMillis());
+    }
+
+    /** The guard's published status; every read also shows it to the witness of its pace. */
+    private Optional<GuardStatus> guardStatus() throws IOException {
+        Optional<GuardStatus> status = GuardStatus.read(layout.guardStatus());
+        guardClock.observe(layout.guardStatus(), status);
+        return status;
     }
 
     @Override
@@ -770,11 +778,13 @@ public final class RepositoryStore implements Repository {
             throw new RepositoryException(Reason.NOT_FOUND, "restore point " + point + " does not exist");
         }
         Optional<Long> until = LockAttributes.lockedUntil(sealed);
-        long now = trustedNowMillis();
+        Optional<GuardStatus> guard = guardStatus();
+        long now = guard.map(GuardStatus::trustedNowMillis).orElse(System.currentTimeMillis());
         if (until.isPresent() && until.get() > now) {
             throw new RepositoryException(Reason.LOCKED, "restore point " + point + " is immutable until "
                     + Instant.ofEpochMilli(until.get()) + " (by the guard's clock); it can be deleted after that");
         }
+        guardClock.checkDeletion(layout.guardStatus(), guard, point.toString());
         // Named by a digest of the point, not the names themselves: a node name (253) and a point id
         // (128) together pass the 255-byte limit of a file name. The guard reads the body; the name
         // only makes a repeated request for one point the same file.
@@ -877,11 +887,12 @@ public final class RepositoryStore implements Repository {
         logicalBytes.keySet().retainAll(all);
         FileStore fs = Files.getFileStore(layout.root());
         long capacity = fs.getTotalSpace();
-        Optional<GuardStatus> guard = GuardStatus.read(layout.guardStatus());
+        Optional<GuardStatus> guard = guardStatus();
         return new RepositoryStats(capacity, capacity - fs.getUnallocatedSpace(), fs.getUsableSpace(), stored, logical,
                 all.size(), sealed.size(), guard.map(g -> Instant.ofEpochMilli(g.trustedNowMillis())),
                 guard.map(GuardStatus::lockDays).orElse(0),
-                guard.map(GuardStatus::clockWarning).filter(w -> !w.isBlank()));
+                guard.map(GuardStatus::clockWarning).filter(w -> !w.isBlank()),
+                guard.map(GuardStatus::frozenReason).filter(w -> !w.isBlank()));
     }
 
     /** A point's logical bytes, read from its index once and then cached. */

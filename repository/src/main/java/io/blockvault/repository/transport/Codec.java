@@ -119,6 +119,9 @@ public final class Codec {
         String warning = s.clockWarning().orElse("");
         // a warning is one log line; the cap keeps it inside writeUTF's 64 KiB
         o.writeUTF(warning.length() > 2000 ? warning.substring(0, 2000) : warning);
+        // appended after the fields of 0.1.0, whose readers ignore what follows them
+        String frozen = s.clockFrozen().orElse("");
+        o.writeUTF(frozen.length() > 2000 ? frozen.substring(0, 2000) : frozen);
     }
 
     public static RepositoryStats readStats(DataInputStream d) throws IOException {
@@ -133,8 +136,10 @@ public final class Codec {
         long trustedNow = d.readLong();
         int lockDays = d.readInt();
         String warning = d.readUTF();
+        String frozen = d.available() > 0 ? d.readUTF() : ""; // a 0.1.0 transport does not send it
         return new RepositoryStats(capacity, used, free, stored, logical, points, sealed,
                 guardSeen ? Optional.of(Instant.ofEpochMilli(trustedNow)) : Optional.empty(), lockDays,
-                warning.isEmpty() ? Optional.empty() : Optional.of(warning));
+                warning.isEmpty() ? Optional.empty() : Optional.of(warning),
+                frozen.isEmpty() ? Optional.empty() : Optional.of(frozen));
     }
 }

@@ -34,8 +34,22 @@ class GuardCommandTest {
         assertThat(fromFile.gcIntervalSeconds()).isEqualTo(3600); // a default, the same on both paths
         for (String key : GuardConfig.KEYS) {
             assertThat(new CommandLine(new GuardCommand()).getCommandSpec().findOption(GuardConfig.option(key)))
-                    .as("option for %s", key).isNotNull();
+                    .as("option for %s", key).matches(o -> GuardConfig.FILE_ONLY_KEYS.contains(key) ? o == null
+                            : o != null);
         }
+    }
+
+    /** Whoever writes the guard's command line (in a pod: the Kubernetes API) cannot release locks. */
+    @Test
+    void theCommandLineCannotAdvanceTheClockNorWidenItsBounds() {
+        assertThatThrownBy(() -> parse("guard", "--repository=/r", "--trusted-clock-advance-seconds=999999"))
+                .hasMessageContaining("--trusted-clock-advance-seconds");
+        assertThatThrownBy(() -> parse("guard", "--repository=/r", "--clock-max-step-seconds=315360000").fromOptions())
+                .hasMessage("--clock-max-step-seconds must be at most 86400 (one day), got 315360000");
+        assertThatThrownBy(() -> parse("guard", "--repository=/r", "--reboot-credit-max-seconds=90000").fromOptions())
+                .hasMessage("--reboot-credit-max-seconds must be at most 86400 (one day), got 90000");
+        assertThatThrownBy(() -> parse("guard", "--repository=/r", "--clock-max-step-seconds=10").fromOptions())
+                .hasMessage("--clock-max-step-seconds (10) must not be below --clock-jump-threshold-seconds (60)");
     }
 
     @Test

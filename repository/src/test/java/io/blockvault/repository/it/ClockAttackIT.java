@@ -53,7 +53,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Clock attacks end to end (issue 17, item 4), against the real guard process (the runner jar's
+ * Clock attacks end to end (issues 17 and 20), against the real guard process (the runner jar's
  * {@code guard} command, root with only linux_immutable and dac_override, as in production) and the
  * real transport, on XFS on a loop device with real FS_IMMUTABLE_FL.
  *
@@ -69,13 +69,17 @@ import org.junit.jupiter.api.Test;
  * /proc/sys/kernel/random/boot_id, and a time namespace ({@code unshare --time}) whose
  * CLOCK_BOOTTIME and CLOCK_MONOTONIC are set back to a few seconds, as after a fresh boot.</li>
  * </ul>
- * The scenario: points locked for one day; the wall clock ten years ahead while the guard runs, a
- * restart in the same boot, a reboot across which the clock jumps ten years ahead, ten years back
- * (before the points were made) and a reboot there; nothing unlocks, nothing is deleted, every jump
- * is reported, backups go on. Only the guard's own configured advance moves the trusted clock past
- * the lock; then retention deletes the expired points and GC removes exactly the chunks no point
- * references, never a chunk the still-locked newer point needs (though its own lock expired), nor
- * the chunk a running backup was told exists right before the wall clock jumped ahead once more.
+ * The scenario (issue 20): points locked for one day; the guard restarted under libfaketime ten
+ * years ahead with CLOCK_BOOTTIME moved too (the attack that once deleted a locked point), which
+ * /proc/uptime gives away; the freeze surviving a restart with honest clocks until root runs the real
+ * {@code clock-accept}; the wall clock ten years ahead while the guard runs, a restart in the same
+ * boot, a reboot across which the clock jumps ten years ahead (credited: the capped downtime),
+ * ten years back and a reboot there (credited: at most the short boot before). Nothing unlocks,
+ * nothing is deleted, every jump is reported, backups go on. Once root accepted the time, only the
+ * guard's own configured advance moves the trusted clock past the lock; then retention deletes the
+ * expired points and GC removes exactly the chunks no point references, never a chunk the
+ * still-locked newer point needs (though its own lock expired), nor the chunk a running backup was
+ * told exists right before the wall clock jumped two hours ahead (past the lease TTL by the wall).
  */
 class ClockAttackIT {
 
@@ -92,6 +96,9 @@ class ClockAttackIT {
     static final long SLACK = 300_000;
     /** The guard's warning for a wall-clock step, with the step in seconds. */
     static final Pattern JUMP = Pattern.compile("system clock jumped by (-?\\d+) s");
+    /** The guard's line at the start of a new boot, with the seconds it credited. */
+    static final Pattern CREDIT = Pattern.compile("new boot since the last run: trusted clock advanced by (\\d+) s "
+            + "of downtime");
     static final Path LIBFAKETIME = Path.of("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1");
     static final Path BOOT_ID = Path.of("/proc/sys/kernel/random/boot_id");
 
@@ -102,6 +109,8 @@ class ClockAttackIT {
     Path guardConfig;
     Path fakeTime;
     Processes.Transport transport;
+    TestTls tls;
+    Path tokens;
     Process guard;
     int launches;
     ExecutorService pool = Executors.newFixedThreadPool(2);
@@ -165,15 +174,15 @@ class ClockAttackIT {
         writeGuardConfig(0);
         fakeTime = work.resolve("faketime");
         setWallOffset("+0");
-        TestTls tls = Processes.tls(work.resolve("tls"));
-        Path tokens = work.resolve("tokens");
+        tls = Processes.tls(work.resolve("tls"));
+        tokens = work.resolve("tokens");
         Files.writeString(tokens, NODE_TOKEN + " node:node-a\n" + OPERATOR_TOKEN + " operator\n");
         ctx = Tls.client(tls.caCert());
         String realBoot = Files.readString(BOOT_ID).trim();
 
         // --- points locked for a day, made at the real time
-        Path g1 = startGuard(new Boot(realBoot, 0, 0));
-        transport = Processes.startTransport(jar, root, tls, tokens);
+        startGuard(new Boot(realBoot, 0, 0), false);
+        startTransport();
         Path image = work.resolve("dev.img");
         TestData.image(image, CHUNKS, CHUNK, 17, 0);
         RestorePointIndex p1 = backup("p1", image);
@@ -191,39 +200,67 @@ class ClockAttackIT {
         assertThat(lockP1).isBetween(System.currentTimeMillis() + DAY - SLACK, System.currentTimeMillis() + DAY);
         assertAllLocked(locks);
 
+        // --- 0. the attack of issue 20: the guard restarted under libfaketime ten years ahead, its wall
+        // clock and CLOCK_BOOTTIME both moved; the kernel's /proc/uptime gives it away
+        stopGuard(); // first: the running guard would see the wall clock's jump itself
+        setWallOffset("+3650d");
+        Path g0 = startGuard(new Boot(realBoot, 0, 0), true);
+        GuardStatus shim = awaitCycles(2, GuardStatus::frozen);
+        assertThat(shim.publishedWallMillis()).isGreaterThan(System.currentTimeMillis() + TEN_YEARS - DAY);
+        // (libfaketime sets CLOCK_BOOTTIME to about the faked date's seconds since 1970, not to an offset)
+        assertThat(Files.readString(g0)).containsPattern("trusted clock frozen: across a restart CLOCK_BOOTTIME "
+                + "advanced \\d{10} s but /proc/uptime \\d+ s");
+        assertTrustedNear(shim, 0);
+        assertStatsFrozen("/proc/uptime");
+        assertAllLocked(locks);
+        assertDeleteRefused("p1", g0);
+        // frozen survives a restart with honest clocks, until root accepts on the host
+        setWallOffset("+0");
+        Path g1 = startGuard(new Boot(realBoot, 0, 0), false);
+        awaitCycles(1, GuardStatus::frozen);
+        assertThat(Files.readString(g1)).contains("the trusted clock is frozen since");
+        assertDeleteRefused("p2", g1);
+        acceptKeepingTrustedClock();
+        assertTrustedNear(awaitCycles(1, s -> !s.frozen()), 0);
+
         // --- 1. the wall clock jumps ten years ahead under the running guard
         long mark1 = Files.size(g1);
         setWallOffset("+3650d");
         GuardStatus ahead = awaitCycles(3, s -> s.publishedWallMillis() > System.currentTimeMillis() + TEN_YEARS
                 - DAY);
         awaitJumps(g1, mark1, TEN_YEARS);
+        assertThat(ahead.frozenReason()).contains("the system clock is 315");
         assertTrustedNear(ahead, 0);
         assertAllLocked(locks);
         assertDeleteRefused("p1", g1);
 
         // --- 2. the guard restarts in the same boot, the clock still ten years ahead
-        Path g2 = startGuard(new Boot(realBoot, 0, 0));
+        Path g2 = startGuard(new Boot(realBoot, 0, 0), false);
         GuardStatus sameBoot = awaitCycles(2, s -> true);
-        assertThat(Files.readString(g2)).contains("system clock differs from the trusted clock by 315")
+        assertThat(Files.readString(g2)).contains("the trusted clock is frozen since")
                 .doesNotContain("new boot since the last run");
+        assertThat(sameBoot.frozen()).isTrue();
         assertTrustedNear(sameBoot, 0);
         assertAllLocked(locks);
         assertDeleteRefused("p2", g2);
 
-        // --- 3. a reboot across which the clock jumps ten years ahead: only the capped credit counts
+        // --- 3. a reboot across which the clock jumps ten years ahead: only the capped credit counts,
+        // at most rebootCreditMaxSeconds and at most as long as the previous boot lasted
         long mark2 = Files.size(g2);
         setWallOffset("+0");
         awaitCycles(2, s -> Math.abs(s.publishedWallMillis() - System.currentTimeMillis()) < SLACK);
         awaitJumps(g2, mark2, -TEN_YEARS);
         stopGuard();
+        long credit1 = rebootCreditSeconds();
         setWallOffset("+3650d");
         Boot reboot1 = freshBoot();
-        Path g3 = startGuard(reboot1);
+        Path g3 = startGuard(reboot1, false);
+        startTransport(); // a reboot restarts the transport too
         GuardStatus rebooted = awaitCycles(2, s -> s.publishedWallMillis() > System.currentTimeMillis() + TEN_YEARS
                 - DAY);
-        assertThat(Files.readString(g3)).contains("new boot since the last run: trusted clock advanced by "
-                + REBOOT_CREDIT_SECONDS + " s of downtime (wall clock says 315");
-        assertTrustedNear(rebooted, REBOOT_CREDIT_SECONDS * 1000);
+        assertThat(Files.readString(g3)).contains("(wall clock says 315");
+        assertThat(creditLogged(g3)).as("ten years of downtime by the wall: the bound counts").isEqualTo(credit1);
+        assertTrustedNear(rebooted, credit1 * 1000);
         assertGuardSawBoot(reboot1);
         assertAllLocked(locks);
         assertDeleteRefused("p1", g3);
@@ -235,15 +272,18 @@ class ClockAttackIT {
                 + DAY);
         awaitJumps(g3, mark3, -2 * TEN_YEARS);
         assertThat(past.publishedWallMillis()).isLessThan(p1.startedAtMillis() - 9 * 365 * DAY);
-        assertTrustedNear(past, REBOOT_CREDIT_SECONDS * 1000);
+        assertTrustedNear(past, credit1 * 1000);
         stopGuard();
+        long bound2 = rebootCreditSeconds();
+        assertThat(bound2).as("the boot before lasted only this test's steps").isLessThan(600);
         Boot reboot2 = freshBoot();
-        Path g4 = startGuard(reboot2);
+        Path g4 = startGuard(reboot2, false);
+        startTransport();
         GuardStatus pastRebooted = awaitCycles(2, s -> true);
-        String log4 = Files.readString(g4);
-        assertThat(log4).contains("new boot since the last run").contains("system clock differs from the trusted "
-                + "clock by -315");
-        assertTrustedNear(pastRebooted, REBOOT_CREDIT_SECONDS * 1000);
+        assertThat(Files.readString(g4)).contains("the trusted clock is frozen since");
+        long credit2 = creditLogged(g4);
+        assertThat(credit2).isLessThanOrEqualTo(bound2);
+        assertTrustedNear(pastRebooted, (credit1 + credit2) * 1000);
         assertGuardSawBoot(reboot2);
         assertAllLocked(locks);
         assertDeleteRefused("p2", g4);
@@ -257,17 +297,19 @@ class ClockAttackIT {
         long lockP3 = LockAttributes.lockedUntil(layout.storePoint("node-a", "p3")).orElseThrow();
         GuardStatus afterP3 = awaitCycles(1, s -> true);
         assertThat(lockP3).isBetween(afterP3.trustedNowMillis() + DAY - SLACK, afterP3.trustedNowMillis() + DAY);
-        assertThat(lockP3).as("p3 is sealed after the reboot credit").isGreaterThan(lockP1 + REBOOT_CREDIT_SECONDS
-                * 1000 - SLACK);
         assertAllLocked(locks);
         verifyAndRestore(Map.of("p1", image1, "p2", image2, "p3", image3));
 
-        // --- 5. only the guard's own configured advance moves trusted time past the lock of p1 and p2
+        // --- 5. root accepts the time on the host; only the guard's own configured advance then moves
+        // trusted time past the lock of p1 and p2
         setWallOffset("+0");
+        awaitCycles(2, s -> Math.abs(s.publishedWallMillis() - System.currentTimeMillis()) < SLACK);
+        acceptKeepingTrustedClock();
         long lockOld = Math.max(lockP1, lockP2);
         long advanceSeconds = (lockOld - afterP3.trustedNowMillis()) / 1000 + 600;
         writeGuardConfig(advanceSeconds);
         GuardStatus expired = awaitCycles(1, s -> s.trustedNowMillis() > lockOld);
+        assertThat(expired.frozen()).isFalse();
         assertThat(expired.trustedNowMillis()).as("p3 must still be locked for the last step to mean anything")
                 .isLessThan(lockP3 - SLACK);
         assertThat(Files.readString(g4)).contains("trusted clock advanced by configuration: " + advanceSeconds + " s");
@@ -279,13 +321,14 @@ class ClockAttackIT {
         assertThat(garbage).as("chunks only the expired points reference").hasSize(3 + 2);
         assertThat(expiredButNeeded).as("chunks whose own lock expired but which p3 references").isNotEmpty();
         // a backup in progress is told that one of them exists (so it will not upload it), then the
-        // clock jumps ten years ahead: its lease is a day old by no clock but the wall's
+        // wall clock jumps two hours ahead, within the bound: its lease is older than its TTL (1 h) by
+        // no clock but the wall's
         ChunkId leased = garbage.iterator().next();
         try (TransportClient c = connect(NODE_TOKEN)) {
             assertThat(c.missingChunks("node-a", "s-inprogress", List.of(leased))).isEmpty();
         }
-        setWallOffset("+3650d");
-        awaitCycles(2, s -> s.publishedWallMillis() > System.currentTimeMillis() + TEN_YEARS - DAY);
+        setWallOffset("+7200");
+        awaitCycles(2, s -> s.publishedWallMillis() > System.currentTimeMillis() + 7_000_000);
         garbage.remove(leased);
         try (TransportClient op = connect(OPERATOR_TOKEN)) {
             op.requestDelete(new PointRef("node-a", "p1"));
@@ -315,9 +358,50 @@ class ClockAttackIT {
         assertThat(lsattrImmutable(layout.storePoint("node-a", "p3"))).isTrue();
         assertDeleteRefused("p3", g4);
         verifyAndRestore(Map.of("p3", image3));
-        for (Path log : List.of(g1, g2, work.resolve("guard-3.log"), g4)) {
+        for (int i = 1; i <= launches; i++) {
+            Path log = work.resolve("guard-" + i + ".log");
             assertThat(Files.readString(log)).as(log.toString()).doesNotContain("cycle failed");
         }
+    }
+
+    /** The downtime the guard credited at its start, from its log. */
+    private static long creditLogged(Path guardLog) throws IOException {
+        Matcher m = CREDIT.matcher(Files.readString(guardLog));
+        assertThat(m.find()).as("the guard logs the credit of a new boot: %s", guardLog).isTrue();
+        return Long.parseLong(m.group(1));
+    }
+
+    /** What the guard may credit for the reboot about to happen: its cap, or the boot it saved last. */
+    private long rebootCreditSeconds() throws IOException {
+        Properties p = new Properties();
+        p.load(new StringReader(Files.readString(layout.guardState().resolve("clock.properties"),
+                StandardCharsets.ISO_8859_1)));
+        long lastBoot = Math.min(Long.parseLong(p.getProperty("boottimeNanos")),
+                Long.parseLong(p.getProperty("uptimeNanos")));
+        return Math.min(REBOOT_CREDIT_SECONDS * 1_000_000_000L, lastBoot) / 1_000_000_000L;
+    }
+
+    /** Root on the repository host runs the real {@code clock-accept}; the running guard applies it. */
+    private void acceptKeepingTrustedClock() throws Exception {
+        Host.Result r = Host.run(List.of(Host.java(), "-jar", jar.toString(), "clock-accept", "--repository",
+                layout.root().toString(), "--keep-trusted-clock", "--wait-seconds", "60"));
+        assertThat(r.exit()).as("clock-accept: %s", r.output()).isZero();
+        assertThat(r.output()).contains("not frozen");
+        assertThat(guardLog()).contains("clock accepted by the administrator (keep-trusted-clock)");
+    }
+
+    /** The operator's STATS shows the frozen clock, which its BackupRepository condition reports. */
+    private void assertStatsFrozen(String reason) throws IOException {
+        try (TransportClient op = connect(OPERATOR_TOKEN)) {
+            assertThat(op.stats().clockFrozen()).hasValueSatisfying(f -> assertThat(f).contains(reason));
+        }
+    }
+
+    private void startTransport() throws IOException, InterruptedException {
+        if (transport != null) {
+            transport.kill();
+        }
+        transport = Processes.startTransport(jar, layout.root(), tls, tokens);
     }
 
     // ---- the guard, launched as production does, inside namespaces that present the test's clock
@@ -325,8 +409,10 @@ class ClockAttackIT {
     /**
      * Starts the guard (stopping a running one first) under libfaketime, in a private mount namespace
      * that shows {@code boot.bootId()} as the boot id and a time namespace with the given offsets.
+     * With {@code fakeBootClock} libfaketime moves CLOCK_BOOTTIME and CLOCK_MONOTONIC by the same
+     * offset as the wall clock (the attack of issue 20); /proc/uptime it cannot move.
      */
-    private Path startGuard(Boot boot) throws IOException, InterruptedException {
+    private Path startGuard(Boot boot, boolean fakeBootClock) throws IOException, InterruptedException {
         stopGuard();
         launches++;
         Path bootIdFile = work.resolve("boot-id-" + launches);
@@ -340,7 +426,10 @@ class ClockAttackIT {
         cmd.addAll(asGuard.subList(0, java));
         // only the JVM is faked: not unshare, mount or setpriv
         cmd.addAll(List.of("env", "LD_PRELOAD=" + LIBFAKETIME, "FAKETIME_TIMESTAMP_FILE=" + fakeTime,
-                "FAKETIME_NO_CACHE=1", "FAKETIME_DONT_FAKE_MONOTONIC=1"));
+                "FAKETIME_NO_CACHE=1"));
+        if (!fakeBootClock) {
+            cmd.add("FAKETIME_DONT_FAKE_MONOTONIC=1");
+        }
         cmd.addAll(asGuard.subList(java, asGuard.size()));
         guard = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         return log;
@@ -387,7 +476,7 @@ class ClockAttackIT {
     private void writeGuardConfig(long advanceSeconds) throws IOException {
         Path tmp = guardConfig.resolveSibling("guard.properties.tmp");
         Files.writeString(tmp, "repository=" + layout.root() + "\nlockDays=1\ntrustedClockAdvanceSeconds="
-                + advanceSeconds + "\nintervalMillis=300\ngcIntervalSeconds=0\ngcGraceSeconds=0\n"
+                + advanceSeconds + "\nintervalMillis=300\ngcIntervalSeconds=0\ngcGraceSeconds=0\nleaseTtlSeconds=3600\n"
                 + "clockJumpThresholdSeconds=" + JUMP_THRESHOLD_SECONDS + "\nrebootCreditMaxSeconds="
                 + REBOOT_CREDIT_SECONDS + "\n");
         Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
@@ -489,7 +578,7 @@ class ClockAttackIT {
                     .hasMessageContaining("immutable until")
                     .extracting(e -> ((RepositoryException) e).reason()).isEqualTo(RepositoryException.Reason.LOCKED);
         }
-        String refusal = "deletion of node-a/" + point + " refused: immutable until";
+        String refusal = "deletion of node-a/" + point + " refused: ";
         int before = occurrences(Files.readString(guardLog), refusal);
         Path forged = layout.requests().resolve("forged-" + UUID.randomUUID() + ".req");
         Files.writeString(forged, "node-a\n" + point + "\n");

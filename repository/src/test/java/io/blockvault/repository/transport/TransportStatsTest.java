@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.blockvault.repository.FakeClockSources;
 import io.blockvault.repository.TestData;
 import io.blockvault.repository.client.RepositoryException;
 import io.blockvault.repository.client.RepositoryException.Reason;
@@ -50,27 +51,6 @@ class TransportStatsTest {
     static SSLContext clientTls;
     static final Linux linux = new Linux();
     final ChunkCodec codec = TestData.codec(false);
-
-    /** A clock the test moves: wall time can jump, boot time only advances. */
-    static final class Sources implements TrustedClock.Sources {
-        long wall = System.currentTimeMillis();
-        long boot = 1_000_000_000L;
-
-        @Override
-        public long wallMillis() {
-            return wall;
-        }
-
-        @Override
-        public long boottimeNanos() {
-            return boot;
-        }
-
-        @Override
-        public String bootId() {
-            return "boot-1";
-        }
-    }
 
     @BeforeAll
     static void start() throws Exception {
@@ -174,8 +154,8 @@ class TransportStatsTest {
     @Order(2)
     void guardStatusAndClockWarningAreReported() throws Exception {
         assumeTrue(linux.effectiveUid() == 0, "SKIPPED: the guard must run as root to lock what it seals");
-        Sources sources = new Sources();
-        GuardConfig config = new GuardConfig(layout.root(), 3, 0, 1000, 3600, 3600, 86400, 60, 3600);
+        FakeClockSources sources = new FakeClockSources();
+        GuardConfig config = new GuardConfig(layout.root(), 3, 0, 1000, 3600, 3600, 86400, 60, 3600, 86400);
         Files.createDirectories(layout.guardState());
         TrustedClock clock = new TrustedClock(layout.guardState().resolve("clock.properties"), sources,
                 System.getLogger("test"));
@@ -184,9 +164,10 @@ class TransportStatsTest {
         guard.prepare();
         assertThat(guard.cycle(config).pointsSealed()).isEqualTo(2);
         sources.wall += 400L * 86_400_000; // someone sets the system clock 400 days ahead
-        sources.boot += 1_000_000_000L;
+        sources.advance(1000);
         guard.cycle(config);
-        assertThat(clock.lastWarning()).contains("jumped");
+        assertThat(clock.lastWarning()).contains("off the trusted clock");
+        assertThat(clock.frozen()).isPresent();
 
         try (TransportClient op = client(OPERATOR)) {
             RepositoryStats s = op.stats();
@@ -195,6 +176,7 @@ class TransportStatsTest {
             assertThat(s.guardTrustedNow()).contains(Instant.ofEpochMilli(clock.nowMillis()));
             assertThat(s.lockDays()).isEqualTo(3);
             assertThat(s.clockWarning()).contains(clock.lastWarning());
+            assertThat(s.clockFrozen()).hasValueSatisfying(f -> assertThat(f).contains("off the trusted clock"));
             // the guard moved the chunks into the store: same bytes, counted once
             assertThat(s.storedBytes()).isEqualTo(fileBytes(layout.storeChunks()) + fileBytes(layout.incomingChunks()));
             // a transport starting on this repository counts the same from its directory scan
