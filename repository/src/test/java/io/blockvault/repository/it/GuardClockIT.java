@@ -240,6 +240,11 @@ class GuardClockIT {
         assertThat(cycle().pointsDeleted()).isEqualTo(1);
         assertThat(layout.storePoint("node-a", "p1")).doesNotExist();
         assertThat(store.verify(List.of(new PointRef("node-a", "p2"))).healthy()).isTrue();
+        // lowering the configured advance never moves the trusted clock back
+        long advanced = clock.nowMillis();
+        advanceSeconds = 0;
+        cycle();
+        assertThat(clock.nowMillis()).isGreaterThanOrEqualTo(advanced);
     }
 
     @Test

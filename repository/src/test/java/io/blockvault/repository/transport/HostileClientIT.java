@@ -453,6 +453,8 @@ class HostileClientIT {
         Files.createDirectories(sealed.getParent());
         Files.copy(store.layout().incomingPoint(LONG_NODE, pointId), sealed);
         io.blockvault.repository.store.LockAttributes.setLockedUntil(sealed, System.currentTimeMillis() - 60_000);
+        Files.writeString(store.layout().guardStatus(), new io.blockvault.repository.store.GuardStatus(
+                System.currentTimeMillis(), System.currentTimeMillis(), 1, "", 0, "").toProperties());
         try (TransportClient op = TransportClient.connect(endpoint(OPERATOR))) {
             op.requestDelete(new io.blockvault.repository.client.PointRef(LONG_NODE, pointId));
             // asked twice, one request
