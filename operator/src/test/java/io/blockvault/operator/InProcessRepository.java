@@ -58,9 +58,9 @@ public final class InProcessRepository implements AutoCloseable {
     private TrustedClock guardClock;
     private long advanceSeconds;
 
-    /** Wall and boot time of the guard's clock; only advanced by {@link #expireLocks()}. */
+    /** Wall and boot time of the guard's clock; boot time stands still, the wall only moves by {@link #stepWallClock}. */
     private static final class GuardSources implements TrustedClock.Sources {
-        final long wall = System.currentTimeMillis();
+        long wall = System.currentTimeMillis();
         final long boot = 1_000_000_000L;
 
         @Override
@@ -196,6 +196,11 @@ public final class InProcessRepository implements AutoCloseable {
     public void expireLocks() throws IOException {
         advanceSeconds += LOCK_DAYS * 86_400L + 60;
         guardCycle();
+    }
+
+    /** Someone sets the repository host's system clock {@code step} ahead; the guard sees it at its next cycle. */
+    public void stepWallClock(java.time.Duration step) {
+        sources.wall += step.toMillis();
     }
 
     /** The guard's trusted time. */

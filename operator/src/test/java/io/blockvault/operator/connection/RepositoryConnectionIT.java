@@ -197,6 +197,28 @@ class RepositoryConnectionIT extends OperatorTestBase {
     }
 
     @Test
+    void aFrozenGuardClockIsDegradedWithTheWayOut() throws Exception {
+        assumeTrue(InProcessRepository.runningAsRoot(), "SKIPPED: the repository's guard must run as root to seal "
+                + "what it stores");
+        managedRepositoryServedInProcess();
+        repo.backup(InProcessRepository.NODE_A, "f1", 1);
+        repo.guardCycle();
+        repo.stepWallClock(Duration.ofDays(2)); // beyond the guard's one-day bound
+        repo.guardCycle();
+        assertThat(repo.stats().clockFrozen()).hasValueSatisfying(f -> assertThat(f).contains("172800 s off"));
+        startOperator();
+        eventually().untilAsserted(() -> {
+            Condition degraded = condition(repositoryStatus("vault").conditions(), "Degraded");
+            assertThat(degraded.getStatus()).isEqualTo("True");
+            assertThat(degraded.getReason()).isEqualTo("GuardClockFrozen");
+            assertThat(degraded.getMessage()).contains("172800 s off the trusted clock", "deletes nothing",
+                    "clock-accept");
+            assertThat(condition(repositoryStatus("vault").conditions(), "Ready").getStatus()).isEqualTo("True");
+        });
+        assertThat(meter("blockvault.repository.clock.frozen", "vault")).isEqualTo(1.0);
+    }
+
+    @Test
     void connectionProblemsAreReportedWithWhatToDo() throws Exception {
         managedRepositoryServedInProcess();
         // Another CA than the one that signed the repository's certificate.
