@@ -42,7 +42,8 @@ import java.util.stream.Stream;
  * (trusted clock + lockDays) in an xattr, sets FS_IMMUTABLE_FL and removes the original; so it never
  * locks an inode the transport held open. Then it applies deletion requests its own rules allow
  * (lock expired by the trusted clock) and collects chunks no restore point, lease or lock protects;
- * while its clock is frozen it deletes and collects nothing. It takes no orders: requests are files it judges, and the lock period is its own configuration.
+ * while its clock is frozen it deletes and collects nothing. It takes no orders: requests are files
+ * it judges, and the lock period is its own configuration.
  */
 public final class Guard {
 
@@ -402,14 +403,15 @@ public final class Guard {
                             + ": no such sealed restore point");
                     continue;
                 }
-                Optional<Long> until = LockAttributes.lockedUntil(target);
-                long now = clock.nowMillis();
-                if (clock.frozen().isPresent()) {
+                Optional<TrustedClock.Freeze> frozen = clock.frozen();
+                if (frozen.isPresent()) {
                     r[1]++;
                     log.log(System.Logger.Level.WARNING, "deletion of " + node + "/" + point + " refused: the trusted "
-                            + "clock is frozen (" + clock.frozen().get().reason() + ")");
+                            + "clock is frozen (" + frozen.get().reason() + ")");
                     continue;
                 }
+                Optional<Long> until = LockAttributes.lockedUntil(target);
+                long now = clock.nowMillis();
                 if (until.isEmpty() || until.get() > now) {
                     r[1]++;
                     log.log(System.Logger.Level.WARNING, "deletion of " + node + "/" + point + " refused: immutable until "
