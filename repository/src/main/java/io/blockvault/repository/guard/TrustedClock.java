@@ -177,7 +177,8 @@ public final class TrustedClock {
     /** A new boot: the wall-clock gap, capped by the configuration and by the previous boot's length. */
     private long rebootCredit(GuardConfig config, long wallGapMillis, long previousBootNanos) {
         long cap = Math.min(config.rebootCreditMaxSeconds() * 1_000_000_000L, Math.max(0, previousBootNanos));
-        long credit = Math.max(0, Math.min(wallGapMillis * 1_000_000, cap));
+        // Compared in milliseconds: a wall clock set centuries ahead must not overflow the product.
+        long credit = Math.max(0, Math.min(wallGapMillis, cap / 1_000_000)) * 1_000_000;
         log.log(System.Logger.Level.INFO, "new boot since the last run: trusted clock advanced by "
                 + credit / 1_000_000_000L + " s of downtime (wall clock says " + wallGapMillis / 1000 + " s; at most "
                 + cap / 1_000_000_000L + " s counted: rebootCreditMaxSeconds, and the previous boot's length)");

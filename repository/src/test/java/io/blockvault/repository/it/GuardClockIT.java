@@ -9,6 +9,8 @@ import io.blockvault.repository.TestData;
 import io.blockvault.repository.client.PointRef;
 import io.blockvault.repository.client.RepositoryException;
 import io.blockvault.repository.format.ChunkCodec;
+import io.blockvault.repository.format.ChunkId;
+import io.blockvault.repository.format.RestorePointIndex;
 import io.blockvault.repository.guard.CycleReport;
 import io.blockvault.repository.guard.Guard;
 import io.blockvault.repository.guard.GuardConfig;
@@ -21,9 +23,11 @@ import io.blockvault.repository.store.StoreLimits;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -56,6 +60,8 @@ class GuardClockIT {
     Path image;
     /** Every sealed file and its lock end, as the locks were set. */
     Map<Path, Long> locks;
+    RestorePointIndex p1Index;
+    RestorePointIndex p2Index;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -67,9 +73,9 @@ class GuardClockIT {
         store.open();
         startGuard();
         image = TestData.image(fs.mount().resolve("dev.img"), 8, TestData.CHUNK, 20, 0);
-        TestData.backup(store, codec, "node-a", "p1", image, Optional.empty(), Optional.empty());
+        p1Index = TestData.backup(store, codec, "node-a", "p1", image, Optional.empty(), Optional.empty());
         TestData.change(image, 0, TestData.CHUNK, 21);
-        TestData.backup(store, codec, "node-a", "p2", image, Optional.empty(), Optional.empty());
+        p2Index = TestData.backup(store, codec, "node-a", "p2", image, Optional.empty(), Optional.empty());
         cycle();
         locks = locks();
         assertThat(locks).containsKeys(layout.storePoint("node-a", "p1"), layout.storePoint("node-a", "p2"));
@@ -245,6 +251,35 @@ class GuardClockIT {
         advanceSeconds = 0;
         cycle();
         assertThat(clock.nowMillis()).isGreaterThanOrEqualTo(advanced);
+    }
+
+    @Test
+    void aFrozenClockCollectsNoGarbageUntilRootAccepts() throws Exception {
+        Set<ChunkId> onlyP1 = new HashSet<>(p1Index.chunks());
+        onlyP1.removeAll(p2Index.chunks());
+        onlyP1.remove(ChunkId.ZERO);
+        assertThat(onlyP1).isNotEmpty();
+        advanceSeconds = DAY / 1000 + 600; // p1's lock and every lease have expired by the guard's clock
+        cycle();
+        store.requestDelete(new PointRef("node-a", "p1"));
+        assertThat(cycle().pointsDeleted()).isEqualTo(1); // GC sees p1's own chunks unreferenced once
+
+        sources.wall += 25 * HOUR;
+        sources.advance(1_000);
+        assertThat(cycle().chunksCollected()).as("the cycle that freezes collects nothing").isZero();
+        assertThat(clock.frozen()).isPresent();
+        sources.advance(2 * HOUR); // honest time passes while frozen: still nothing
+        assertThat(cycle().chunksCollected()).isZero();
+        for (ChunkId id : onlyP1) {
+            assertThat(layout.storeChunk(id)).as("chunk %s", id).exists();
+        }
+
+        acceptKeepingTheTrustedClock();
+        cycle();
+        for (ChunkId id : onlyP1) {
+            assertThat(layout.storeChunk(id)).as("chunk %s", id).doesNotExist();
+        }
+        assertThat(store.verify(List.of(new PointRef("node-a", "p2"))).healthy()).isTrue();
     }
 
     @Test
