@@ -23,8 +23,8 @@ final class OpenSslGcm {
 
     private final Pointer ctx;
     private final int[] outLength = new int[1];
-    private Memory in = new Memory(1);
-    private Memory out = new Memory(1);
+    /** Input and output at once: EVP works in place, so one native copy of a chunk per thread. */
+    private Memory buffer = new Memory(1);
     private final Memory tag = new Memory(AesGcm.TAG);
 
     OpenSslGcm() {
@@ -59,10 +59,10 @@ final class OpenSslGcm {
     int encrypt(byte[] key, byte[] nonce, byte[] aad, byte[] src, int offset, int length, byte[] dst, int dstOffset) {
         start(key, nonce, 1, aad, src, offset, length);
         int n = update(length);
-        check(EVP_CipherFinal_ex(ctx, out.share(n), outLength) == 1, "EVP_CipherFinal_ex");
+        check(EVP_CipherFinal_ex(ctx, buffer.share(n), outLength) == 1, "EVP_CipherFinal_ex");
         n += outLength[0];
         check(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AesGcm.TAG, tag) == 1, "GCM_GET_TAG");
-        out.read(0, dst, dstOffset, n);
+        buffer.read(0, dst, dstOffset, n);
         tag.read(0, dst, dstOffset + n, AesGcm.TAG);
         return n + AesGcm.TAG;
     }
@@ -74,11 +74,11 @@ final class OpenSslGcm {
         int n = update(body);
         tag.write(0, src, offset + body, AesGcm.TAG);
         check(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, AesGcm.TAG, tag) == 1, "GCM_SET_TAG");
-        if (EVP_CipherFinal_ex(ctx, out.share(n), outLength) != 1) {
+        if (EVP_CipherFinal_ex(ctx, buffer.share(n), outLength) != 1) {
             return -1;
         }
         n += outLength[0];
-        out.read(0, dst, dstOffset, n);
+        buffer.read(0, dst, dstOffset, n);
         return n;
     }
 
@@ -90,10 +90,9 @@ final class OpenSslGcm {
         if (aad.length > 0) {
             check(EVP_CipherUpdate(ctx, null, outLength, aad, aad.length) == 1, "EVP_CipherUpdate (aad)");
         }
-        in = room(in, length);
-        out = room(out, length);
+        buffer = room(buffer, length);
         if (length > 0) {
-            in.write(0, src, offset, length);
+            buffer.write(0, src, offset, length);
         }
     }
 
@@ -101,7 +100,7 @@ final class OpenSslGcm {
         if (length == 0) {
             return 0;
         }
-        check(EVP_CipherUpdate(ctx, out, outLength, in, length) == 1, "EVP_CipherUpdate");
+        check(EVP_CipherUpdate(ctx, buffer, outLength, buffer, length) == 1, "EVP_CipherUpdate");
         return outLength[0];
     }
 
